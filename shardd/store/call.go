@@ -1,0 +1,237 @@
+package store
+
+import (
+	"math"
+	"strconv"
+)
+
+// Cmd executes one command. It reads c.Args and appends exactly one reply to
+// c.Out (use the reply helpers below).
+type Cmd func(c *Call)
+
+// Call is one command execution: its arguments, the time, and the reply
+// buffer. Args alias the caller's read buffer: copy what you keep (setKey
+// copies the key; values stored must be copied with clone()).
+type Call struct {
+	S    *Store
+	Args [][]byte
+	Now  int64 // Unix milliseconds
+	Out  []byte
+}
+
+// Redis 7.0's error texts, shared by all command files.
+const (
+	ErrWrongType   = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	ErrNotInt      = "ERR value is not an integer or out of range"
+	ErrNotFloat    = "ERR value is not a valid float"
+	ErrSyntax      = "ERR syntax error"
+	ErrOverflow    = "ERR increment or decrement would overflow"
+	ErrNoSuchKey   = "ERR no such key"
+	ErrOutOfRange  = "ERR index out of range"
+	ErrInvalidExp  = "ERR invalid expire time in '%s' command"
+	ErrNaN         = "ERR resulting score is not a number (NaN)"
+	ErrInvalidCurs = "ERR invalid cursor"
+)
+
+// ---- replies ----
+
+func (c *Call) Bulk(b []byte)               { c.Out = respBulk(c.Out, b) }
+func (c *Call) BulkString(s string)         { c.Out = respBulkString(c.Out, s) }
+func (c *Call) Int(n int64)                 { c.Out = respInt(c.Out, n) }
+func (c *Call) Status(s string)             { c.Out = respStatus(c.Out, s) }
+func (c *Call) OK()                         { c.Out = respStatus(c.Out, "OK") }
+func (c *Call) Err(msg string)              { c.Out = respError(c.Out, msg) }
+func (c *Call) Null()                       { c.Out = append(c.Out, "$-1\r\n"...) }
+func (c *Call) NullArray()                  { c.Out = append(c.Out, "*-1\r\n"...) }
+func (c *Call) Array(n int)                 { c.Out = respArray(c.Out, n) }
+func (c *Call) WrongType()                  { c.Err(ErrWrongType) }
+func (c *Call) SyntaxErr()                  { c.Err(ErrSyntax) }
+func (c *Call) BulkInt(n int64)             { c.Out = respBulk(c.Out, strconv.AppendInt(nil, n, 10)) }
+func (c *Call) Float(f float64)             { c.Out = respFloat(c.Out, f) }
+func appendErr(out []byte, m string) []byte { return respError(out, m) }
+
+// ---- effects ----
+
+// PropagateSelf records the command exactly as received: use it for
+// commands whose effect is deterministic given the state.
+func (c *Call) PropagateSelf() { c.S.propagate(c.Args...) }
+
+// Propagate records an effect command.
+func (c *Call) Propagate(args ...[]byte) { c.S.propagate(args...) }
+
+// Touch signals that key changed (WATCH, blocked clients).
+func (c *Call) Touch(key []byte) { c.S.touch(string(key)) }
+
+// ---- argument parsing (Redis's rules and error texts) ----
+
+// ParseInt parses a strict base-10 int64 as Redis's string2ll does (no
+// spaces, no '+', no leading zeros except "0").
+func ParseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	neg := false
+	i := 0
+	if b[0] == '-' {
+		neg = true
+		i = 1
+		if len(b) == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for ; i < len(b); i++ {
+		d := b[i]
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		if v > (math.MaxUint64-uint64(d-'0'))/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(d-'0')
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// IntArg parses argument i as an integer, replying ErrNotInt on failure.
+func (c *Call) IntArg(i int) (int64, bool) {
+	v, ok := ParseInt(c.Args[i])
+	if !ok {
+		c.Err(ErrNotInt)
+	}
+	return v, ok
+}
+
+// ParseFloat parses a float as Redis's strtold-based parsing accepts it:
+// "inf", "-inf", "+inf" allowed, NaN and trailing garbage rejected, no
+// leading space.
+func ParseFloat(b []byte) (float64, bool) {
+	if len(b) == 0 || b[0] == ' ' || b[0] == '\t' || b[0] == '\n' {
+		return 0, false
+	}
+	s := string(b)
+	switch s {
+	case "inf", "+inf", "Inf", "+Inf", "INF", "+INF", "infinity", "+infinity":
+		return math.Inf(1), true
+	case "-inf", "-Inf", "-INF", "-infinity":
+		return math.Inf(-1), true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return f, !math.IsInf(f, 0) // overflow is an error in Redis
+		}
+		return 0, false
+	}
+	if math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// FloatArg parses argument i as a float, replying ErrNotFloat on failure.
+func (c *Call) FloatArg(i int) (float64, bool) {
+	v, ok := ParseFloat(c.Args[i])
+	if !ok {
+		c.Err(ErrNotFloat)
+	}
+	return v, ok
+}
+
+// clone copies b (values stored in the keyspace never alias the caller's
+// read buffer).
+func clone(b []byte) []byte {
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out
+}
+
+// eqFold reports whether b equals the lower-case ASCII word s, ignoring case.
+func eqFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- typed access for the command files ----
+
+// getString returns key's string value. found is false when the key does not
+// exist; ok is false when it holds another type (WRONGTYPE was replied).
+func (c *Call) getString(key []byte) (val []byte, found, ok bool) {
+	e, found := c.S.lookupRead(c.Now, key)
+	if !found {
+		return nil, false, true
+	}
+	switch v := e.val.(type) {
+	case []byte:
+		return v, true, true
+	case rawString:
+		return v, true, true
+	}
+	c.WrongType()
+	return nil, true, false
+}
+
+// getObject returns key's value as T for reading. found is false when the key
+// does not exist; ok is false when it holds another type (WRONGTYPE was
+// replied).
+func getObject[T object](c *Call, key []byte) (obj T, found, ok bool) {
+	e, found := c.S.lookupRead(c.Now, key)
+	if !found {
+		return obj, false, true
+	}
+	obj, ok = e.val.(T)
+	if !ok {
+		c.WrongType()
+	}
+	return obj, true, ok
+}
+
+// getObjectForWrite is getObject for a command about to change the object in
+// place: it keeps a snapshot in progress consistent. Hits/misses are not
+// counted (Redis counts only reads).
+func getObjectForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
+	e, found := c.S.lookup(c.Now, key)
+	if !found {
+		return obj, false, true
+	}
+	obj, ok = e.val.(T)
+	if !ok {
+		c.WrongType()
+		return obj, true, false
+	}
+	c.S.mutated(key)
+	return obj, true, true
+}
+
+// createObject stores a new, empty collection under key (which must not
+// exist) and returns it.
+func createObject[T object](c *Call, key []byte, obj T) T {
+	c.S.setKey(key, obj, 0)
+	return obj
+}

@@ -1,0 +1,3 @@
+package store
+
+func registerKeys(m map[string]Cmd) {}

@@ -1,0 +1,3 @@
+package store
+
+func registerStrings(m map[string]Cmd) {}
