@@ -18,14 +18,17 @@ const (
 	// 650 shards (the paper's rule M > 100·N).
 	DefaultTableSize = 65537
 	// MaxTableSize is the largest accepted Maglev table size (Envoy's
-	// maximum). A table of this size takes about 10 MB and builds in tens of
-	// milliseconds.
+	// maximum). A table of this size takes 10 MB and took 0.25–0.65 s to
+	// build here (10–1000 shards), against about 2 ms for the default.
 	MaxTableSize = 5000011
 
 	// DefaultVirtualNodes is the ring-hash points per unit of weight. With
-	// 1000 points per shard the largest shard owns at most about 1.07× the
-	// mean share at N = 3..100 (measured in TestRingHashBalance); ketama's
-	// 160 gave up to 1.23× at N = 100 (LIBRARIES.md §7.4).
+	// 1000 points per shard every shard's exact share of the circle was
+	// within 0.93–1.12× of the mean for the shard sets of
+	// TestRingHashBalance (N = 3, 10, 100), which asserts ±15 %; ketama's
+	// 160 gave 0.82–1.20× at N = 100. Cost at N = 100: 100k points, about
+	// 1.5 MB, a build of about 20 ms; lookups stay O(1) through a bucket
+	// index.
 	DefaultVirtualNodes = 1000
 	// MaxRingPoints caps the total number of ring-hash points (sum of
 	// weights × VirtualNodes), as Envoy caps its ring at 8M entries.
