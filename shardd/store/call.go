@@ -3,6 +3,8 @@ package store
 import (
 	"math"
 	"strconv"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // Cmd executes one command. It reads c.Args and appends exactly one reply to
@@ -35,20 +37,20 @@ const (
 
 // ---- replies ----
 
-func (c *Call) Bulk(b []byte)               { c.Out = respBulk(c.Out, b) }
-func (c *Call) BulkString(s string)         { c.Out = respBulkString(c.Out, s) }
-func (c *Call) Int(n int64)                 { c.Out = respInt(c.Out, n) }
-func (c *Call) Status(s string)             { c.Out = respStatus(c.Out, s) }
-func (c *Call) OK()                         { c.Out = respStatus(c.Out, "OK") }
-func (c *Call) Err(msg string)              { c.Out = respError(c.Out, msg) }
-func (c *Call) Null()                       { c.Out = append(c.Out, "$-1\r\n"...) }
-func (c *Call) NullArray()                  { c.Out = append(c.Out, "*-1\r\n"...) }
-func (c *Call) Array(n int)                 { c.Out = respArray(c.Out, n) }
+func (c *Call) Bulk(b []byte)               { c.Out = proto.AppendBulk(c.Out, b) }
+func (c *Call) BulkString(s string)         { c.Out = proto.AppendBulkString(c.Out, s) }
+func (c *Call) Int(n int64)                 { c.Out = proto.AppendInt(c.Out, n) }
+func (c *Call) Status(s string)             { c.Out = proto.AppendStatus(c.Out, s) }
+func (c *Call) OK()                         { c.Out = proto.AppendOK(c.Out) }
+func (c *Call) Err(msg string)              { c.Out = proto.AppendError(c.Out, msg) }
+func (c *Call) Null()                       { c.Out = proto.AppendNullBulk(c.Out) }
+func (c *Call) NullArray()                  { c.Out = proto.AppendNullArray(c.Out) }
+func (c *Call) Array(n int)                 { c.Out = proto.AppendArray(c.Out, n) }
 func (c *Call) WrongType()                  { c.Err(ErrWrongType) }
 func (c *Call) SyntaxErr()                  { c.Err(ErrSyntax) }
-func (c *Call) BulkInt(n int64)             { c.Out = respBulk(c.Out, strconv.AppendInt(nil, n, 10)) }
-func (c *Call) Float(f float64)             { c.Out = respFloat(c.Out, f) }
-func appendErr(out []byte, m string) []byte { return respError(out, m) }
+func (c *Call) BulkInt(n int64)             { c.Out = proto.AppendBulk(c.Out, strconv.AppendInt(nil, n, 10)) }
+func (c *Call) Float(f float64)             { c.Out = proto.AppendBulkFloat(c.Out, f) }
+func appendErr(out []byte, m string) []byte { return proto.AppendError(out, m) }
 
 // ---- effects ----
 

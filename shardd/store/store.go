@@ -25,6 +25,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -391,16 +392,18 @@ func (s *Store) Apply(now int64, effects []byte) error {
 	s.replay = true
 	defer func() { s.replay = false }()
 	var out []byte
-	for len(effects) > 0 {
-		args, rest, err := parseCommand(effects)
+	rd := newEffectReader(effects)
+	for {
+		args, err := rd.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("store: apply: %w", err)
 		}
-		effects = rest
 		out = s.Exec(now, args, out[:0])
 		if len(out) > 0 && out[0] == '-' {
 			return fmt.Errorf("store: apply %q: %s", args[0], strings.TrimSpace(string(out[1:])))
 		}
 	}
-	return nil
 }

@@ -1,0 +1,45 @@
+# shoal — see README.md. `make run` starts a local server; `make test` runs every test.
+GO      ?= go
+BIN     := bin/shoal
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+PORT    ?= 6380
+
+.PHONY: build run test test-short bench fuzz lint clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/shoal
+
+# Until the frontend exists: one shardd on 127.0.0.1:$(PORT), data in a temp dir.
+run: build
+	@dir=$$(mktemp -d -t shoal-XXXXXX); \
+	echo "shardd on 127.0.0.1:$(PORT), data in $$dir — try: redis-cli -p $(PORT)"; \
+	exec $(BIN) shardd --listen 127.0.0.1:$(PORT) --data-dir $$dir
+
+# Every test, with the race detector. Needs redis-server on PATH (the
+# differential tests compare against it): apt-get install -y redis-server redis-tools
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 14m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+# Benchmarks against redis-server (and later twemproxy) in one run; prints ratios.
+bench: build
+	bash bench/bench.sh
+
+# Runs each fuzz target for FUZZTIME (the seed corpora also run in `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./proto -run '^$$' -fuzz '^FuzzReadCommand$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./proto -run '^$$' -fuzz '^FuzzReadReply$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./wal -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./hashring -run '^$$' -fuzz '^FuzzHashTag$$' -fuzztime $(FUZZTIME)
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin

@@ -1,0 +1,88 @@
+package shardd
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config is a shard daemon's configuration. Start from DefaultConfig; the
+// command line, YAML file and environment are mapped onto it in configs/.
+type Config struct {
+	// Shard is the logical shard this node serves (gossip, INFO).
+	Shard string
+	// DataDir holds the write-ahead log and snapshots. Required unless
+	// Diskless.
+	DataDir string
+	// Diskless runs memory-only (cached mode arrives with replication).
+	Diskless bool
+	// MaxMemory bounds memory in diskless mode, in bytes (0 = unbounded).
+	MaxMemory int64
+	// AppendFsync is the log's fsync policy: "always", "everysec" or "no".
+	AppendFsync string
+	// RequirePass, when set, makes clients AUTH before anything else.
+	RequirePass string
+	// MaxClients bounds concurrent client connections (Redis: maxclients).
+	MaxClients int
+	// ProtoMaxBulkLen bounds one bulk argument (Redis: proto-max-bulk-len).
+	ProtoMaxBulkLen int64
+	// ClientQueryBufferLimit bounds one client's unprocessed input.
+	ClientQueryBufferLimit int64
+	// SnapshotLogSize triggers a snapshot (and log truncation) when the
+	// log grows past this many bytes since the last one; 0 disables.
+	SnapshotLogSize int64
+	// ActiveExpireInterval is how often keys with a TTL are sampled for
+	// deletion (Redis: hz 10 → 100 ms).
+	ActiveExpireInterval time.Duration
+	// Version is reported in INFO as shoal_version.
+	Version string
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns Redis's defaults where Redis has one.
+func DefaultConfig() Config {
+	return Config{
+		Shard:                  "shard-0",
+		AppendFsync:            "everysec",
+		MaxClients:             10000,
+		ProtoMaxBulkLen:        512 << 20,
+		ClientQueryBufferLimit: 1 << 30,
+		SnapshotLogSize:        64 << 20,
+		ActiveExpireInterval:   100 * time.Millisecond,
+		Version:                "dev",
+	}
+}
+
+// Validate reports the first invalid field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Shard == "" {
+		errs = append(errs, errors.New("shard: must not be empty"))
+	}
+	if !c.Diskless && c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir: required unless diskless"))
+	}
+	switch c.AppendFsync {
+	case "always", "everysec", "no":
+	default:
+		errs = append(errs, fmt.Errorf("appendfsync: must be always, everysec or no, got %q", c.AppendFsync))
+	}
+	if c.MaxClients < 1 {
+		errs = append(errs, fmt.Errorf("maxclients: must be at least 1, got %d", c.MaxClients))
+	}
+	if c.ProtoMaxBulkLen < 1024*1024 {
+		errs = append(errs, fmt.Errorf("proto-max-bulk-len: must be at least 1mb, got %d", c.ProtoMaxBulkLen))
+	}
+	if c.ClientQueryBufferLimit < 1024*1024 {
+		errs = append(errs, fmt.Errorf("client-query-buffer-limit: must be at least 1mb, got %d", c.ClientQueryBufferLimit))
+	}
+	if c.MaxMemory < 0 {
+		errs = append(errs, fmt.Errorf("maxmemory: must not be negative, got %d", c.MaxMemory))
+	}
+	if c.ActiveExpireInterval <= 0 {
+		errs = append(errs, fmt.Errorf("active-expire-interval: must be positive, got %v", c.ActiveExpireInterval))
+	}
+	return errors.Join(errs...)
+}
