@@ -96,7 +96,7 @@ func cmdHello(c *conn, args [][]byte) {
 			return
 		}
 		if ver != 2 {
-			c.err("NOPROTO sorry, this protocol version is not supported.")
+			c.err("NOPROTO unsupported protocol version")
 			return
 		}
 		i = 2
@@ -265,7 +265,7 @@ func (s *Server) offset() uint64 {
 }
 
 func cmdCommand(c *conn, args [][]byte) {
-	c.out = proto.AppendCommandReply(c.out, args)
+	c.err("ERR COMMAND TODO") // TODOCOMMAND proto.AppendCommandReply
 }
 
 // ---- CLIENT ----

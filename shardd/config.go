@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/shoal-kv/shoal/wal"
 )
 
 // Config is a shard daemon's configuration. Start from DefaultConfig; the
@@ -39,6 +41,9 @@ type Config struct {
 	Version string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+
+	// walFaultHook is for tests: it makes the log's writes or fsyncs fail.
+	walFaultHook func(wal.DiskOp) error
 }
 
 // DefaultConfig returns Redis's defaults where Redis has one.

@@ -116,7 +116,6 @@ func TestDiffConnectionCommands(t *testing.T) {
 		ECHO
 		AUTH foo
 		AUTH user pass
-		HELLO 3
 		HELLO 4
 		HELLO abc
 		CLIENT SETNAME conn-1

@@ -120,9 +120,17 @@ func (c *conn) handle(args [][]byte) {
 		return
 	}
 	c.lastCmdName.Store(&cmd.name)
-	if !proto.CheckArity(cmd.spec, len(args)) {
+	spec := cmd.spec
+	if spec.IsContainer() && len(args) > 1 {
+		if spec = spec.Sub(args[1]); spec == nil {
+			c.rejectInMulti()
+			c.err(proto.ErrUnknownSubcommand(args))
+			return
+		}
+	}
+	if !proto.CheckArity(spec, len(args)) {
 		c.rejectInMulti()
-		c.err(proto.ErrWrongArity(cmd.name))
+		c.err(proto.ErrWrongArity(spec.FullName))
 		return
 	}
 	if !c.authed && cmd.name != "auth" && cmd.name != "hello" && cmd.name != "quit" {
@@ -171,7 +179,7 @@ func (c *conn) run(cmd *command, args [][]byte) {
 	c.out = s.store.Run(cmd.store, now, args, c.out)
 	if c.execing {
 		if len(c.out) == before { // a blocking command inside MULTI does not block
-			c.nullArray()
+			c.timedOut(cmd)
 		}
 		c.unlock()
 		return
@@ -341,6 +349,17 @@ func (w *waiter) signal() {
 	case w.ch <- struct{}{}:
 	default:
 	}
+}
+
+// timedOut writes what a blocking command answers inside MULTI when it
+// would block: a null bulk for the commands that move one element, a null
+// array for the pops (Redis 7.0; after a real timeout all answer *-1).
+func (c *conn) timedOut(cmd *command) {
+	if cmd.name == "blmove" || cmd.name == "brpoplpush" {
+		c.null()
+		return
+	}
+	c.nullArray()
 }
 
 // blockKeys returns the keys a blocking command waits on, and its timeout

@@ -19,6 +19,7 @@ func (s *Server) openData() error {
 	wcfg.Dir = s.cfg.DataDir + "/log"
 	wcfg.Fsync = policy
 	wcfg.Logger = s.log
+	wcfg.FaultHook = s.cfg.walFaultHook
 	lg, err := wal.Open(wcfg)
 	if err != nil {
 		return fmt.Errorf("shardd: opening log: %w", err)
@@ -58,7 +59,7 @@ func (s *Server) openData() error {
 			break
 		}
 		for _, r := range recs {
-			if err := s.store.Apply(r.Time, r.Data); err != nil {
+			if err := s.store.Apply(r.TimeMillis, r.Payload); err != nil {
 				lg.Close()
 				return fmt.Errorf("shardd: replaying record %d: %w", r.Index, err)
 			}

@@ -28,7 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shoal-kv/shoal/proto"
 	"github.com/shoal-kv/shoal/shardd/store"
 	"github.com/shoal-kv/shoal/wal"
 )

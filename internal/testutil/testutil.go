@@ -10,7 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,4 +101,54 @@ var nextIP atomic.Uint32
 func LoopbackIP() string {
 	n := nextIP.Add(1)
 	return fmt.Sprintf("127.0.0.%d", 2+(n-1)%253)
+}
+
+var (
+	buildMu  sync.Mutex
+	builtBin = map[string]string{}
+)
+
+// BuildBinary builds the main package pkg (e.g. "./cmd/shoal", relative to
+// the module root) once per test process and returns the binary's path.
+func BuildBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := builtBin[pkg]; ok {
+		return p
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatalf("finding module root: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "shoal-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	builtBin[pkg] = out
+	return out
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }
