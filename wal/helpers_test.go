@@ -37,7 +37,9 @@ func mustOpen(t testing.TB, cfg Config) *Log {
 	return l
 }
 
-func payloadFor(i uint64) []byte { return []byte(fmt.Sprintf("effect-%d-%s", i, bytes.Repeat([]byte{'x'}, int(i%17)))) }
+func payloadFor(i uint64) []byte {
+	return []byte(fmt.Sprintf("effect-%d-%s", i, bytes.Repeat([]byte{'x'}, int(i%17))))
+}
 
 // appendN appends records with payloadFor(index) and waits for each to be
 // durable; it returns the last index.

@@ -190,7 +190,7 @@ func (l *Log) open() error {
 		}
 		l.lastEpoch = last.Epoch
 	}
-	if err := l.refreshSizes(); err != nil {
+	if l.size, l.segBytes, err = statSegments(l.genDir); err != nil {
 		return err
 	}
 	// What a crashed predecessor wrote may still be only in the page cache:
@@ -270,25 +270,20 @@ func (l *Log) removeOtherGenerations() error {
 	return nil
 }
 
-// refreshSizes recomputes the log's size and the tail segment's size from
-// the files. Called with opMu held (or during Open).
-func (l *Log) refreshSizes() error {
-	segs, _, err := listSegments(l.genDir)
+// statSegments returns the bytes in all segment files and in the tail
+// segment (whose size tidwall uses to decide when to switch files).
+func statSegments(dir string) (total int64, tail int, err error) {
+	segs, _, err := listSegments(dir)
 	if err != nil {
-		return fmt.Errorf("wal: %w", err)
+		return 0, 0, fmt.Errorf("wal: %w", err)
 	}
-	var total int64
 	for _, s := range segs {
 		total += s.size
 	}
-	l.segBytes = 0
 	if len(segs) > 0 {
-		l.segBytes = int(segs[len(segs)-1].size)
+		tail = int(segs[len(segs)-1].size)
 	}
-	l.mu.Lock()
-	l.size = total
-	l.mu.Unlock()
-	return nil
+	return total, tail, nil
 }
 
 // Append queues a record and returns its index at once; indexes are
@@ -866,14 +861,18 @@ func (l *Log) TruncateFront(index uint64) error {
 		l.fail(err, "truncate front")
 		return l.Err()
 	}
-	if err := l.refreshSizes(); err != nil {
-		return err
-	}
+	size, tail, serr := statSegments(l.genDir)
 	l.mu.Lock()
+	if serr == nil {
+		l.segBytes, l.size = tail, size
+	}
 	l.first = index
 	l.cache.dropBefore(index)
 	l.broadcastLocked()
 	l.mu.Unlock()
+	if serr != nil {
+		l.logger.Warn("wal: size accounting after truncation", "err", serr.Error())
+	}
 	return nil
 }
 
@@ -899,12 +898,6 @@ func (l *Log) TruncateBack(index uint64) error {
 	if index+1 < l.first {
 		return fmt.Errorf("%w: TruncateBack(%d) with first index %d", ErrOutOfRange, index, l.first)
 	}
-	if err := l.tw.TruncateBack(index - l.base); err != nil {
-		return l.failLockedMu(fmt.Errorf("truncate back to %d: %w", index, err), "truncate back")
-	}
-	if err := syncDir(l.genDir); err != nil {
-		return l.failLockedMu(err, "truncate back")
-	}
 	var epoch uint64
 	if index >= l.first {
 		rec, err := l.readTW(index)
@@ -913,11 +906,16 @@ func (l *Log) TruncateBack(index uint64) error {
 		}
 		epoch = rec.Epoch
 	}
-	l.mu.Unlock()
-	err := l.refreshSizes()
-	l.mu.Lock()
-	if err != nil {
-		return err
+	if err := l.tw.TruncateBack(index - l.base); err != nil {
+		return l.failLockedMu(fmt.Errorf("truncate back to %d: %w", index, err), "truncate back")
+	}
+	if err := syncDir(l.genDir); err != nil {
+		return l.failLockedMu(err, "truncate back")
+	}
+	if size, tail, err := statSegments(l.genDir); err == nil {
+		l.segBytes, l.size = tail, size
+	} else {
+		l.logger.Warn("wal: size accounting after truncation", "err", err.Error())
 	}
 	l.durable, l.next, l.lastEpoch = index, index+1, epoch
 	l.written = index
