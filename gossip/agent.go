@@ -72,7 +72,8 @@ var _ Membership = (*Agent)(nil)
 
 // New validates cfg, creates the serf instance and starts it: from here on
 // the node listens for gossip and answers probes, as a cluster of one until
-// Join. Fields cfg leaves empty take their defaults from DefaultConfig.
+// Join. Empty BindAddr, Profile and join backoffs take their defaults from
+// DefaultConfig; BindPort 0 means a kernel-chosen port (see Addr).
 func New(cfg Config) (*Agent, error) {
 	cfg = withDefaults(cfg)
 	if err := cfg.Validate(); err != nil {
@@ -244,7 +245,9 @@ func (a *Agent) Members() []Member {
 // (buffered) is fed from it. A consumer that stops reading therefore makes
 // memory grow; the agent logs a warning each time the backlog doubles past
 // 1024. Events that happened before the first call are not replayed: read
-// Members() after calling Events for the starting state. When the agent
+// Members() after calling Events for the starting state. Members() is
+// updated slightly before the matching event leaves serf, so an event may
+// repeat what the snapshot already shows: apply events idempotently. When the agent
 // stops (Close, Shutdown, or serf stopping on its own) the backlog is
 // discarded and the channel is closed. Use one consumer goroutine: with
 // several, each event goes to one of them.
@@ -275,7 +278,8 @@ func (a *Agent) SetTags(t Tags) error {
 
 // Join contacts the cluster through addrs, each HOST:PORT where HOST is an
 // IP or a DNS name; a name is resolved on every attempt and every address
-// it resolves to is tried. Join retries with exponential backoff
+// it resolves to is tried (IPv4 addresses only when BindAddr is IPv4, IPv6
+// only when it is a specific IPv6 address). Join retries with exponential backoff
 // (JoinBackoffMin doubling to JoinBackoffMax, with jitter) until at least
 // one address answered, or ctx ends: then the error wraps ctx.Err() and the
 // last failure. An address without a port fails at once with
@@ -301,7 +305,7 @@ func (a *Agent) Join(ctx context.Context, addrs []string) error {
 		if err := ctx.Err(); err != nil {
 			return joinErr(addrs, err, lastErr)
 		}
-		resolved, err := resolveJoinAddrs(ctx, addrs)
+		resolved, err := resolveJoinAddrs(ctx, addrs, a.family())
 		if len(resolved) > 0 {
 			var n int
 			n, err = a.joinOnce(ctx, resolved)
@@ -351,9 +355,43 @@ func checkJoinAddr(addr string) error {
 	return nil
 }
 
-// resolveJoinAddrs expands host names into IP:PORT addresses, without
-// duplicates. It returns what it could resolve and the resolution errors.
-func resolveJoinAddrs(ctx context.Context, addrs []string) ([]string, error) {
+// addrFamily says which resolved addresses a join may use.
+type addrFamily int
+
+const (
+	anyFamily addrFamily = iota
+	onlyIPv4
+	onlyIPv6
+)
+
+// family returns the address family this agent's sockets speak: an IPv4
+// bind address (0.0.0.0 included) cannot reach IPv6 peers and a specific
+// IPv6 one cannot reach IPv4 peers; "::" may speak both.
+func (a *Agent) family() addrFamily {
+	bind, _ := netip.ParseAddr(a.cfg.BindAddr) // checked by Validate
+	switch {
+	case bind.Unmap().Is4():
+		return onlyIPv4
+	case bind.IsUnspecified():
+		return anyFamily
+	}
+	return onlyIPv6
+}
+
+func (f addrFamily) allows(ip netip.Addr) bool {
+	switch f {
+	case onlyIPv4:
+		return ip.Unmap().Is4()
+	case onlyIPv6:
+		return !ip.Unmap().Is4()
+	}
+	return true
+}
+
+// resolveJoinAddrs expands host names into IP:PORT addresses of the given
+// family, without duplicates (IP literals are kept as given). It returns
+// what it could resolve and the resolution errors.
+func resolveJoinAddrs(ctx context.Context, addrs []string, fam addrFamily) ([]string, error) {
 	var out []string
 	var errs []error
 	seen := make(map[string]bool)
@@ -375,8 +413,15 @@ func resolveJoinAddrs(ctx context.Context, addrs []string) ([]string, error) {
 			errs = append(errs, fmt.Errorf("resolve %q: %w", host, err))
 			continue
 		}
+		usable := 0
 		for _, ip := range ips {
-			add(ip, port)
+			if fam.allows(ip) {
+				add(ip, port)
+				usable++
+			}
+		}
+		if usable == 0 {
+			errs = append(errs, fmt.Errorf("resolve %q: %v: none of the bind address's family", host, ips))
 		}
 	}
 	return out, errors.Join(errs...)

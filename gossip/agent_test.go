@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,10 +309,20 @@ func TestEventStream(t *testing.T) {
 // TestEventsBeforeSubscriptionNotQueued checks that an agent whose Events
 // is never called does not accumulate a backlog.
 func TestEventsBeforeSubscriptionNotQueued(t *testing.T) {
-	a := startAgent(t, "ns-a", testutil.LoopbackIP(), nil)
+	handled := make(chan struct{}, 10)
+	a := startAgent(t, "ns-a", testutil.LoopbackIP(), func(c *Config) {
+		c.Logger = slog.New(&notifyHandler{Handler: c.Logger.Handler(), msg: "gossip member event", ch: handled})
+	})
 	b := startAgent(t, "ns-b", testutil.LoopbackIP(), nil)
 	joinAgent(t, b, a.Addr().String())
-	waitAllSee(t, 5*time.Second, []*Agent{a, b}, []string{"ns-a", "ns-b"}, StatusAlive)
+	// Wait until a's drain goroutine has handled its own join and b's.
+	for range 2 {
+		select {
+		case <-handled:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a did not handle the join events")
+		}
+	}
 	if n := a.events.Len() + len(a.events.Out()); n != 0 {
 		t.Fatalf("%d events queued without a subscriber", n)
 	}
@@ -444,6 +455,39 @@ func TestEncryption(t *testing.T) {
 		}
 		if n := len(intruder.Members()); n != 1 {
 			t.Errorf("%s sees %d members, want only itself", tc.name, n)
+		}
+	}
+}
+
+func TestAddrFamily(t *testing.T) {
+	v4, v6, mapped := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("fd00::1"), netip.MustParseAddr("::ffff:10.0.0.1")
+	cases := []struct {
+		bind       string
+		v4, v6, mp bool
+	}{
+		{"127.0.0.1", true, false, true},
+		{"0.0.0.0", true, false, true},
+		{"::", true, true, true},
+		{"::1", false, true, false},
+	}
+	for _, tc := range cases {
+		a := &Agent{cfg: Config{BindAddr: tc.bind}}
+		f := a.family()
+		if f.allows(v4) != tc.v4 || f.allows(v6) != tc.v6 || f.allows(mapped) != tc.mp {
+			t.Errorf("bind %s: allows v4=%v v6=%v mapped=%v", tc.bind, f.allows(v4), f.allows(v6), f.allows(mapped))
+		}
+	}
+	got, err := resolveJoinAddrs(context.Background(), []string{"localhost:7946", "127.0.0.1:7946", "[::1]:7946"}, onlyIPv4)
+	if err != nil || len(got) != 2 || got[0] != "127.0.0.1:7946" || got[1] != "[::1]:7946" {
+		t.Errorf("resolve = %v, %v; want localhost as 127.0.0.1 once, literals kept", got, err)
+	}
+	if _, err := resolveJoinAddrs(context.Background(), []string{"localhost:7946"}, onlyIPv6); err == nil {
+		// localhost may resolve to ::1 on some hosts; here it must not be IPv4.
+		got, _ := resolveJoinAddrs(context.Background(), []string{"localhost:7946"}, onlyIPv6)
+		for _, g := range got {
+			if strings.HasPrefix(g, "127.") {
+				t.Errorf("IPv6-only resolution returned %s", g)
+			}
 		}
 	}
 }
