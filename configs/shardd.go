@@ -2,7 +2,11 @@ package configs
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"time"
+
+	"github.com/shoal-kv/shoal/gossip"
 
 	"github.com/shoal-kv/shoal/shardd"
 
@@ -25,6 +29,7 @@ type Shardd struct {
 	ClientQueryBufferLimit string        `mapstructure:"client-query-buffer-limit"`
 	SnapshotLogSize        string        `mapstructure:"snapshot-log-size"`
 	ActiveExpireInterval   time.Duration `mapstructure:"active-expire-interval"`
+	Advertise              string        `mapstructure:"advertise"`
 	Gossip                 string        `mapstructure:"gossip"`
 	Join                   []string      `mapstructure:"join"`
 	GossipProfile          string        `mapstructure:"gossip-profile"`
@@ -65,6 +70,7 @@ func ShardFlags(fs *pflag.FlagSet, d Shardd) {
 	fs.String("client-query-buffer-limit", d.ClientQueryBufferLimit, "largest unprocessed input per client")
 	fs.String("snapshot-log-size", d.SnapshotLogSize, "take a snapshot when the log grows by this much (0 = never automatically)")
 	fs.Duration("active-expire-interval", d.ActiveExpireInterval, "how often keys with a TTL are sampled for expiry")
+	fs.String("advertise", d.Advertise, "RESP address other nodes reach this one at (default: --listen)")
 	fs.String("gossip", d.Gossip, "gossip (serf) bind address HOST:PORT; empty = no gossip")
 	fs.StringSlice("join", d.Join, "gossip addresses to join (HOST:PORT, DNS names allowed), comma-separated")
 	fs.String("gossip-profile", d.GossipProfile, "gossip timing: lan or fast")
@@ -103,8 +109,38 @@ func (c Shardd) ServerConfig() (shardd.Config, error) {
 		}
 		*sz.dst = n
 	}
+	if c.Gossip != "" {
+		g, err := GossipConfig(c.Gossip, c.GossipProfile, c.GossipKey, c.NodeName)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Gossip = &g
+		cfg.Join = c.Join
+		cfg.RESPAddr = c.Advertise
+		if cfg.RESPAddr == "" {
+			cfg.RESPAddr = c.Listen
+		}
+	}
 	if c.ReplicaOf != "" {
 		return cfg, fmt.Errorf("replicaof: replication is not built yet")
 	}
 	return cfg, cfg.Validate()
+}
+
+// GossipConfig builds the gossip agent's configuration from the flags.
+func GossipConfig(bind, profile, key, nodeName string) (gossip.Config, error) {
+	g := gossip.DefaultConfig()
+	host, port, err := net.SplitHostPort(bind)
+	if err != nil {
+		return g, fmt.Errorf("gossip: %w", err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return g, fmt.Errorf("gossip: port %q: %w", port, err)
+	}
+	g.BindAddr, g.BindPort = host, p
+	g.Profile = gossip.Profile(profile)
+	g.Key = key
+	g.NodeName = nodeName
+	return g, nil
 }

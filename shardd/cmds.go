@@ -265,7 +265,7 @@ func (s *Server) offset() uint64 {
 }
 
 func cmdCommand(c *conn, args [][]byte) {
-	c.err("ERR COMMAND TODO") // TODOCOMMAND proto.AppendCommandReply
+	c.out = proto.AppendCommandReply(c.out, args)
 }
 
 // ---- CLIENT ----

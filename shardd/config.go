@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/shoal-kv/shoal/gossip"
 	"github.com/shoal-kv/shoal/wal"
 )
 
@@ -39,6 +40,14 @@ type Config struct {
 	ActiveExpireInterval time.Duration
 	// Version is reported in INFO as shoal_version.
 	Version string
+	// Gossip, when set, makes the node join the serf cluster and publish
+	// its role, shard, epoch and RESPAddr in its tags.
+	Gossip *gossip.Config
+	// Join lists gossip addresses (DNS names allowed) to join at start.
+	Join []string
+	// RESPAddr is the address other nodes reach this server at (gossip
+	// tags). Required with Gossip.
+	RESPAddr string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 
@@ -88,6 +97,16 @@ func (c Config) Validate() error {
 	}
 	if c.ActiveExpireInterval <= 0 {
 		errs = append(errs, fmt.Errorf("active-expire-interval: must be positive, got %v", c.ActiveExpireInterval))
+	}
+	if c.Gossip != nil {
+		g := *c.Gossip
+		g.Tags = gossip.Tags{Role: gossip.RoleShard, Shard: c.Shard, ReplRole: gossip.ReplMaster, RESPAddr: c.RESPAddr, Version: c.Version}
+		if err := g.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.RESPAddr == "" {
+			errs = append(errs, errors.New("resp-addr: required with gossip"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shoal-kv/shoal/gossip"
 	"github.com/shoal-kv/shoal/shardd/store"
 	"github.com/shoal-kv/shoal/wal"
 )
@@ -45,7 +46,8 @@ type Server struct {
 	// blocked-client bookkeeping. Lock order: mu → pubsub.mu → conn.wmu.
 	mu       sync.Mutex
 	store    *store.Store
-	wal      *wal.Log // nil when diskless
+	wal      *wal.Log      // nil when diskless
+	gossip   *gossip.Agent // nil when gossip is off
 	epoch    uint64
 	watchers map[string]map[*conn]struct{}
 	blocked  map[string]map[*waiter]struct{}
@@ -114,6 +116,14 @@ func New(cfg Config) (*Server, error) {
 	s.lastSaveOK.Store(true)
 	if !cfg.Diskless {
 		if err := s.openData(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Gossip != nil {
+		if err := s.startGossip(); err != nil {
+			if s.wal != nil {
+				s.wal.Close()
+			}
 			return nil, err
 		}
 	}
@@ -190,6 +200,12 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.inShutdown.Store(true)
+		if s.gossip != nil {
+			// Leave first, so the rest of the cluster stops routing here.
+			if err := s.gossip.Shutdown(ctx); err != nil {
+				s.log.Warn("leaving gossip", "err", err)
+			}
+		}
 		s.connsMu.Lock()
 		for ln := range s.listeners {
 			ln.Close()

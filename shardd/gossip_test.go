@@ -1,0 +1,64 @@
+package shardd
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shoal-kv/shoal/gossip"
+	"github.com/shoal-kv/shoal/internal/testutil"
+)
+
+// TestShardJoinsGossipWithItsTags starts a shard daemon with gossip on and
+// a plain observer agent: the observer sees the shard, alive, with its
+// role, shard name, master role, epoch and RESP address, and sees it leave
+// on Shutdown.
+func TestShardJoinsGossipWithItsTags(t *testing.T) {
+	observerCfg := gossip.DefaultConfig()
+	observerCfg.BindAddr = testutil.LoopbackIP()
+	observerCfg.Profile = gossip.ProfileFast
+	observerCfg.NodeName = "observer"
+	observerCfg.Tags = gossip.Tags{Role: gossip.RoleFrontend, RESPAddr: "127.0.0.1:1"}
+	observerCfg.Logger = testutil.Logger(t)
+	observer, err := gossip.New(observerCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { observer.Close() })
+
+	srv, addr := startServer(t, func(c *Config) {
+		g := gossip.DefaultConfig()
+		g.BindAddr = testutil.LoopbackIP()
+		g.Profile = gossip.ProfileFast
+		g.NodeName = "shard-a-1"
+		c.Gossip = &g
+		c.Shard = "shard-a"
+		c.RESPAddr = "127.0.0.1:7001"
+		c.Join = []string{observer.Addr().String()}
+	})
+	_ = addr
+	find := func() (gossip.Member, bool) {
+		for _, m := range observer.Members() {
+			if m.Name == "shard-a-1" {
+				return m, true
+			}
+		}
+		return gossip.Member{}, false
+	}
+	testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
+		m, ok := find()
+		return ok && m.Alive(), fmt.Sprintf("members: %v", observer.Members())
+	})
+	m, _ := find()
+	want := gossip.Tags{Role: gossip.RoleShard, Shard: "shard-a", ReplRole: gossip.ReplMaster, Epoch: 1, RESPAddr: "127.0.0.1:7001", Version: "dev"}
+	if !m.Tags.Equal(want) {
+		t.Fatalf("tags = %+v, want %+v", m.Tags, want)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		m, _ := find()
+		return m.Status == gossip.StatusLeft, fmt.Sprintf("status %v", m.Status)
+	})
+}
