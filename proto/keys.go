@@ -10,8 +10,8 @@ type KeyRef struct {
 // have one: used when a command's key specs cannot be trusted
 // (variable_flags) or fail on the given arguments.
 type keysProc struct {
-	kind                    uint8 // procGeneric or procSet
-	store, count, first, step int // genericGetKeys's arguments
+	kind                      uint8 // procGeneric or procSet
+	store, count, first, step int   // genericGetKeys's arguments
 }
 
 const (

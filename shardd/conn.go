@@ -32,12 +32,12 @@ type conn struct {
 	durable uint64
 
 	// MULTI state.
-	multi     [][][]byte // queued commands (copied), nil when not in MULTI
-	inMulti   bool
-	execing   bool // inside EXEC: s.mu is held
-	multiErr  bool
-	watched   []string // guarded by s.mu
-	watchDirty bool    // guarded by s.mu
+	multi      [][][]byte // queued commands (copied), nil when not in MULTI
+	inMulti    bool
+	execing    bool // inside EXEC: s.mu is held
+	multiErr   bool
+	watched    []string // guarded by s.mu
+	watchDirty bool     // guarded by s.mu
 
 	// pub/sub state: once subscribed, replies go through outbox (guarded
 	// by wmu) and a flusher goroutine, so publishers can append too.

@@ -86,16 +86,16 @@ func (c *conn) unlock() {
 	}
 }
 
-func (c *conn) reply(b []byte)     { c.out = append(c.out, b...) }
-func (c *conn) err(msg string)     { c.out = proto.AppendError(c.out, msg) }
-func (c *conn) ok()                { c.out = proto.AppendOK(c.out) }
-func (c *conn) status(s string)    { c.out = proto.AppendStatus(c.out, s) }
-func (c *conn) int(n int64)        { c.out = proto.AppendInt(c.out, n) }
-func (c *conn) bulk(b []byte)      { c.out = proto.AppendBulk(c.out, b) }
+func (c *conn) reply(b []byte)      { c.out = append(c.out, b...) }
+func (c *conn) err(msg string)      { c.out = proto.AppendError(c.out, msg) }
+func (c *conn) ok()                 { c.out = proto.AppendOK(c.out) }
+func (c *conn) status(s string)     { c.out = proto.AppendStatus(c.out, s) }
+func (c *conn) int(n int64)         { c.out = proto.AppendInt(c.out, n) }
+func (c *conn) bulk(b []byte)       { c.out = proto.AppendBulk(c.out, b) }
 func (c *conn) bulkString(s string) { c.out = proto.AppendBulkString(c.out, s) }
-func (c *conn) array(n int)        { c.out = proto.AppendArray(c.out, n) }
-func (c *conn) null()              { c.out = proto.AppendNullBulk(c.out) }
-func (c *conn) nullArray()         { c.out = proto.AppendNullArray(c.out) }
+func (c *conn) array(n int)         { c.out = proto.AppendArray(c.out, n) }
+func (c *conn) null()               { c.out = proto.AppendNullBulk(c.out) }
+func (c *conn) nullArray()          { c.out = proto.AppendNullArray(c.out) }
 
 // subscribedAllowed are the commands a RESP2 client in subscribed mode may
 // send.

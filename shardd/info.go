@@ -247,12 +247,12 @@ var configParams = map[string]configParam{
 			return nil
 		},
 	},
-	"maxmemory":   {get: func(s *Server) string { return strconv.FormatInt(s.cfg.MaxMemory, 10) }},
-	"dir":         {get: func(s *Server) string { return s.cfg.DataDir }},
-	"databases":   {get: func(s *Server) string { return "1" }},
-	"save":        {get: func(s *Server) string { return "" }},
-	"hz":          {get: func(s *Server) string { return strconv.Itoa(int(time.Second / s.cfg.ActiveExpireInterval)) }},
-	"shoal-shard": {get: func(s *Server) string { return s.cfg.Shard }},
+	"maxmemory":         {get: func(s *Server) string { return strconv.FormatInt(s.cfg.MaxMemory, 10) }},
+	"dir":               {get: func(s *Server) string { return s.cfg.DataDir }},
+	"databases":         {get: func(s *Server) string { return "1" }},
+	"save":              {get: func(s *Server) string { return "" }},
+	"hz":                {get: func(s *Server) string { return strconv.Itoa(int(time.Second / s.cfg.ActiveExpireInterval)) }},
+	"shoal-shard":       {get: func(s *Server) string { return s.cfg.Shard }},
 	"snapshot-log-size": {get: func(s *Server) string { return strconv.FormatInt(s.cfg.SnapshotLogSize, 10) }},
 }
 
@@ -342,4 +342,3 @@ func cmdConfig(c *conn, args [][]byte) {
 		c.err(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%s'. Try CONFIG HELP.", args[1]))
 	}
 }
-

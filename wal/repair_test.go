@@ -2,9 +2,12 @@ package wal
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,5 +276,72 @@ func TestFixtureTornV1(t *testing.T) {
 	reopenAndContinue(t, dir, n-1, logs)
 	if !strings.Contains(logs.String(), "bytes_cut=") {
 		t.Fatalf("no repair warning: %s", logs.String())
+	}
+}
+
+// TestInterruptedTruncateFront: tidwall's TruncateFront writes a .START
+// file, deletes older segments and renames it; a crash in between leaves the
+// .START file. Open lets tidwall finish the job before repairing.
+func TestInterruptedTruncateFront(t *testing.T) {
+	dir := buildLog(t, 300, 4096)
+	segs, _, _ := listSegments(segmentDir(t, dir))
+	if len(segs) < 4 {
+		t.Fatalf("want several segments, got %d", len(segs))
+	}
+	seg := segs[2]
+	data, _ := os.ReadFile(seg.path)
+	offs := entryOffsets(t, data)
+	cutIndex := seg.index + 3 // tidwall index (base 0 here)
+	start := filepath.Join(segmentDir(t, dir), segmentNameForTest(cutIndex)+".START")
+	if err := os.WriteFile(start, data[offs[3]:], 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(segs[0].path); err != nil { // deletion got this far
+		t.Fatal(err)
+	}
+	l := mustOpen(t, testConfig(t, dir, FsyncNo))
+	defer l.Close()
+	if l.FirstIndex() != cutIndex || l.LastIndex() != 300 {
+		t.Fatalf("first %d last %d, want %d 300", l.FirstIndex(), l.LastIndex(), cutIndex)
+	}
+	checkRecords(t, l, cutIndex, 300)
+}
+
+func segmentNameForTest(index uint64) string { return fmt.Sprintf("%020d", index) }
+
+// TestSegmentSwitchTracking: the log follows tidwall's segment switches
+// (to fsync the directory when a file is created); its idea of the tail
+// segment's size must match the file after every batch.
+func TestSegmentSwitchTracking(t *testing.T) {
+	rng := rand.New(rand.NewSource(testSeed(t)))
+	cfg := testConfig(t, t.TempDir(), FsyncAlways)
+	cfg.SegmentSize = 1000
+	l := mustOpen(t, cfg)
+	defer l.Close()
+	for round := 0; round < 200; round++ {
+		var last uint64
+		for i := 0; i < 1+rng.Intn(20); i++ {
+			idx, err := l.Append(1, 1, make([]byte, rng.Intn(300)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = idx
+		}
+		if err := l.WaitDurable(context.Background(), last); err != nil {
+			t.Fatal(err)
+		}
+		l.opMu.Lock()
+		segs, _, err := listSegments(l.genDir)
+		tracked, dirty := l.segBytes, l.dirDirty
+		l.opMu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int(segs[len(segs)-1].size); got != tracked {
+			t.Fatalf("round %d: tail segment %s has %d bytes, log tracked %d", round, segs[len(segs)-1].path, got, tracked)
+		}
+		if dirty {
+			t.Fatalf("round %d: directory not fsynced after a segment switch under policy always", round)
+		}
 	}
 }
