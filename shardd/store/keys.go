@@ -269,7 +269,8 @@ func keyScan(c *Call) {
 	if !strArity(c, 2) {
 		return
 	}
-	if _, ok := parseCursor(c.Args[1]); !ok {
+	cursor, ok := keyParseCursor(c.Args[1])
+	if !ok {
 		c.Err(ErrInvalidCurs)
 		return
 	}
@@ -311,7 +312,8 @@ func keyScan(c *Call) {
 		}
 	}
 	var visited []string
-	next, ok := scanStep(c, c.Args[1], any(c.S.keysGen), seq, int(min(count, math.MaxInt32)), func(k string) {
+	var curBuf [20]byte
+	next, ok := scanStep(c, strconv.AppendUint(curBuf[:0], cursor, 10), any(c.S.keysGen), seq, int(min(count, math.MaxInt32)), func(k string) {
 		visited = append(visited, k)
 	})
 	if !ok {
@@ -343,6 +345,40 @@ func keyScan(c *Call) {
 	for _, k := range out {
 		c.BulkString(k)
 	}
+}
+
+// keyParseCursor parses a SCAN cursor as Redis's parseScanCursorOrReply:
+// strtoul on the C string, so "" and "-0" are 0, "+5" is 5, "-1" wraps to
+// 2^64-1; a leading space, trailing garbage or overflow is invalid.
+func keyParseCursor(b []byte) (uint64, bool) {
+	b = strCWord(b)
+	if len(b) == 0 {
+		return 0, true
+	}
+	neg := false
+	i := 0
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		i++
+	}
+	if i == len(b) {
+		return 0, false
+	}
+	var v uint64
+	for ; i < len(b); i++ {
+		d := b[i]
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		if v > (math.MaxUint64-uint64(d-'0'))/10 {
+			return 0, false
+		}
+		v = v*10 + uint64(d-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // keyRandomKey is RANDOMKEY: Go's randomized map iteration picks the key.
