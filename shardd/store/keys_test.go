@@ -189,7 +189,9 @@ func TestKeysLazyExpiry(t *testing.T) {
 		}
 		check.WriteString(c + "\n")
 	}
-	check.WriteString("~ KEYS *\nDBSIZE\n")
+	// No DBSIZE: redis's active expiry may already have removed keys
+	// that only KEYS looked at.
+	check.WriteString("~ KEYS *\n")
 	strkeysRun(d, setup.String())
 	time.Sleep(80 * time.Millisecond)
 	strkeysRun(d, check.String())
