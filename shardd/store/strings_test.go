@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -754,12 +756,15 @@ func TestStringsEffects(t *testing.T) {
 func effectsString(t testing.TB, eff []byte) string {
 	t.Helper()
 	var parts []string
-	for len(eff) > 0 {
-		args, rest, err := parseCommand(eff)
+	rd := newEffectReader(eff)
+	for {
+		args, err := rd.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
 			t.Fatalf("bad effects %q: %v", eff, err)
 		}
-		eff = rest
 		ss := make([]string, len(args))
 		for i, a := range args {
 			ss[i] = string(a)
