@@ -317,3 +317,24 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+// parseCommand splits the first multibulk command off recorded effects
+// (test helper; the store itself decodes effects with effectReader).
+func parseCommand(b []byte) (args [][]byte, rest []byte, err error) {
+	n := frameLen(b)
+	if n <= 0 || b[0] != '*' {
+		return nil, nil, fmt.Errorf("not a command: %q", b)
+	}
+	frames, ok := splitFrames(b[:n])
+	if !ok {
+		return nil, nil, fmt.Errorf("bad command: %q", b[:n])
+	}
+	for _, f := range frames {
+		i := bytes.IndexByte(f, '\n')
+		if f[0] != '$' || i < 0 {
+			return nil, nil, fmt.Errorf("not a bulk: %q", f)
+		}
+		args = append(args, f[i+1:len(f)-2])
+	}
+	return args, b[n:], nil
+}

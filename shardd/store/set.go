@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // setMaxIntsetEntries is Redis 7.0's set-max-intset-entries default.
@@ -287,9 +289,9 @@ func (e setElem) String() string {
 func setAppendElem(out []byte, e setElem) []byte {
 	if e.isInt {
 		var buf [20]byte
-		return respBulk(out, strconv.AppendInt(buf[:0], e.n, 10))
+		return proto.AppendBulk(out, strconv.AppendInt(buf[:0], e.n, 10))
 	}
-	return respBulkString(out, e.s)
+	return proto.AppendBulkString(out, e.s)
 }
 
 // appendAll appends every member as bulk strings, in iteration order.
@@ -297,12 +299,12 @@ func (v *setValue) appendAll(out []byte) []byte {
 	if v.idx == nil {
 		var buf [20]byte
 		for _, n := range v.ints {
-			out = respBulk(out, strconv.AppendInt(buf[:0], n, 10))
+			out = proto.AppendBulk(out, strconv.AppendInt(buf[:0], n, 10))
 		}
 		return out
 	}
 	for _, s := range v.members {
-		out = respBulkString(out, s)
+		out = proto.AppendBulkString(out, s)
 	}
 	return out
 }
