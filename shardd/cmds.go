@@ -81,7 +81,7 @@ func cmdAuth(c *conn, args [][]byte) {
 		c.err("WRONGPASS invalid username-password pair or user is disabled.")
 		return
 	}
-	c.authed = true
+	c.setAuthed()
 	c.ok()
 }
 
@@ -111,7 +111,7 @@ func cmdHello(c *conn, args [][]byte) {
 				c.err("WRONGPASS invalid username-password pair or user is disabled.")
 				return
 			}
-			c.authed = true
+			c.setAuthed()
 			i += 2
 		case eqFold(args[i], "setname") && i+1 < len(args):
 			setname = args[i+1]
@@ -475,4 +475,9 @@ func (c *conn) clientKill(args [][]byte) {
 	if self {
 		c.quit = true
 	}
+}
+
+func (c *conn) setAuthed() {
+	c.authed = true
+	c.rd.SetAuthRequired(false)
 }

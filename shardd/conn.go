@@ -63,6 +63,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.src = &peekConn{Conn: nc}
 	c.rd = proto.NewReader(c.src, s.limits())
 	c.authed = *s.requirePass.Load() == ""
+	c.rd.SetAuthRequired(!c.authed) // Redis limits what unauthenticated clients may send
 	c.lastCmd.Store(time.Now().UnixMilli())
 	empty := "NULL"
 	c.lastCmdName.Store(&empty)

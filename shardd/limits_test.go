@@ -45,7 +45,7 @@ func TestMalformedInputIsRefusedAndServerStaysUp(t *testing.T) {
 	cases := []struct{ name, input, want string }{
 		{"huge bulk length (redcon crash)", "*1\r\n$9223372036854775807\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
 		{"bulk over proto-max-bulk-len", "*1\r\n$536870913\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
-		{"multibulk over the limit", "*1048577\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
+		{"multibulk over INT_MAX", "*2147483648\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
 		{"negative bulk length", "*1\r\n$-5\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
 		{"not a bulk", "*1\r\n+PING\r\n", "-ERR Protocol error: expected '$', got '+'\r\n"},
 		{"garbage multibulk length", "*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
