@@ -433,3 +433,55 @@ func BenchmarkListPushPop(b *testing.B) {
 		s.TakeEffects()
 	}
 }
+
+// TestListExpiredKey: an expired list is gone for every command; on a
+// master the expiry is recorded (DEL) before the command's own effect, on a
+// replica the key is only hidden.
+func TestListExpiredKey(t *testing.T) {
+	const now = 5000
+	s := New(DefaultConfig())
+	listExec(s, now, "RPUSH", "k", "old1", "old2")
+	s.setExpire([]byte("k"), now-1)
+	s.TakeEffects()
+	if got := listExec(s, now, "LPUSH", "k", "new"); got != ":1\r\n" {
+		t.Fatalf("LPUSH on an expired list: %q", got)
+	}
+	if eff := listEffects(t, s); !reflect.DeepEqual(eff, []string{"DEL k", "LPUSH k new"}) {
+		t.Fatalf("effects %q", eff)
+	}
+	if e := s.keys["k"]; e.exp != 0 {
+		t.Fatalf("the new list inherited the old TTL %d", e.exp)
+	}
+
+	// A TTL survives in-place changes.
+	listExec(s, now, "RPUSH", "ttl", "a", "b", "c")
+	s.setExpire([]byte("ttl"), now+1000)
+	for _, cmd := range [][]string{{"LPUSH", "ttl", "x"}, {"LPOP", "ttl"}, {"LSET", "ttl", "0", "y"},
+		{"LINSERT", "ttl", "AFTER", "y", "z"}, {"LREM", "ttl", "1", "z"}, {"LTRIM", "ttl", "0", "1"},
+		{"LMOVE", "ttl", "ttl", "LEFT", "RIGHT"}} {
+		listExec(s, now, cmd...)
+		if e := s.keys["ttl"]; e.exp != now+1000 {
+			t.Fatalf("%q lost the TTL (%d)", cmd, e.exp)
+		}
+	}
+
+	rcfg := DefaultConfig()
+	rcfg.Replica = true
+	r := New(rcfg)
+	listExec(r, now, "RPUSH", "k", "a")
+	r.setExpire([]byte("k"), now-1)
+	r.TakeEffects()
+	for _, c := range []struct{ cmd, want string }{
+		{"LRANGE k 0 -1", "*0\r\n"}, {"LLEN k", ":0\r\n"}, {"LINDEX k 0", "$-1\r\n"}, {"LPOS k a", "$-1\r\n"},
+	} {
+		if got := listExec(r, now, strings.Fields(c.cmd)...); got != c.want {
+			t.Errorf("replica %s = %q, want %q", c.cmd, got, c.want)
+		}
+	}
+	if _, ok := r.keys["k"]; !ok {
+		t.Error("a replica deleted an expired key by itself")
+	}
+	if eff := listEffects(t, r); len(eff) != 0 {
+		t.Errorf("a replica recorded %q", eff)
+	}
+}
