@@ -283,13 +283,16 @@ func (s *Server) activeExpire() {
 }
 
 // keyTouched is the store's hook for every changed key (under mu).
-func (s *Server) keyTouched(key string) {
-	if ws := s.watchers[key]; ws != nil {
+func (s *Server) keyTouched(key []byte) {
+	if len(s.watchers) == 0 && len(s.blocked) == 0 {
+		return
+	}
+	if ws := s.watchers[string(key)]; ws != nil {
 		for c := range ws {
 			c.watchDirty = true
 		}
 	}
-	if bs := s.blocked[key]; bs != nil {
+	if bs := s.blocked[string(key)]; bs != nil {
 		for w := range bs {
 			w.signal()
 		}

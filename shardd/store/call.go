@@ -62,7 +62,11 @@ func (c *Call) PropagateSelf() { c.S.propagate(c.Args...) }
 func (c *Call) Propagate(args ...[]byte) { c.S.propagate(args...) }
 
 // Touch signals that key changed (WATCH, blocked clients).
-func (c *Call) Touch(key []byte) { c.S.touch(string(key)) }
+func (c *Call) Touch(key []byte) {
+	if c.S.Touched != nil {
+		c.S.Touched(key)
+	}
+}
 
 // ---- argument parsing (Redis's rules and error texts) ----
 

@@ -657,7 +657,7 @@ func TestKeysEffects(t *testing.T) {
 func TestKeysTouch(t *testing.T) {
 	s := New(DefaultConfig())
 	var touched []string
-	s.Touched = func(k string) { touched = append(touched, k) }
+	s.Touched = func(k []byte) { touched = append(touched, string(k)) }
 	flushed := 0
 	s.Flushed = func() { flushed++ }
 	now := int64(1_000_000)

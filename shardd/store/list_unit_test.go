@@ -17,7 +17,7 @@ import (
 func TestListBlockingContract(t *testing.T) {
 	s := New(DefaultConfig())
 	var touched []string
-	s.Touched = func(k string) { touched = append(touched, k) }
+	s.Touched = func(k []byte) { touched = append(touched, string(k)) }
 	const now = 1000
 	run := func(args ...string) string {
 		b := make([][]byte, len(args))
@@ -146,7 +146,7 @@ func TestListTouchAndEffects(t *testing.T) {
 	for _, c := range cases {
 		s := New(DefaultConfig())
 		var touched []string
-		s.Touched = func(k string) { touched = append(touched, k) }
+		s.Touched = func(k []byte) { touched = append(touched, string(k)) }
 		s.setKey([]byte("s"), []byte("v"), 0)
 		listExec(s, 1, "RPUSH", "l", "x", "y", "z", "w")
 		listExec(s, 1, "RPUSH", "m", "q")

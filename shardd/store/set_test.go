@@ -480,7 +480,7 @@ SREM t a
 func TestSetTouchAndEffects(t *testing.T) {
 	s := New(DefaultConfig())
 	var touched []string
-	s.Touched = func(k string) { touched = append(touched, k) }
+	s.Touched = func(k []byte) { touched = append(touched, string(k)) }
 	cases := []struct {
 		cmd     string
 		touched string

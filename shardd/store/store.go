@@ -94,9 +94,12 @@ type Store struct {
 	replay   bool // executing the master's effects (Apply): no expiry checks
 
 	// Touched, when set, is called with every key a write changes (WATCH,
-	// blocked clients). Flushed is called when every key is removed at once.
-	Touched func(key string)
+	// blocked clients); key is only valid during the call. Flushed is
+	// called when every key is removed at once.
+	Touched func(key []byte)
 	Flushed func()
+
+	call Call // reused by Run: the store is single-threaded
 
 	cursors cursorTable
 	snap    *snapshotState
@@ -182,10 +185,15 @@ func (s *Store) Exec(now int64, args [][]byte, out []byte) []byte {
 
 // Run is Exec with the handler already looked up.
 func (s *Store) Run(h Cmd, now int64, args [][]byte, out []byte) []byte {
-	c := Call{S: s, Args: args, Now: now, Out: out}
+	// One Call is reused: handlers never run Run recursively, and a Call
+	// passed to an unknown function would otherwise escape to the heap.
+	c := &s.call
+	*c = Call{S: s, Args: args, Now: now, Out: out}
 	s.stats.CommandsTotal++
-	h(&c)
-	return c.Out
+	h(c)
+	out = c.Out
+	*c = Call{}
+	return out
 }
 
 func appendUnknown(out []byte, args [][]byte) []byte {
@@ -328,7 +336,7 @@ func (s *Store) deleteIfEmpty(key []byte, o object) {
 // touch signals that key changed (WATCH, blocked clients).
 func (s *Store) touch(key string) {
 	if s.Touched != nil {
-		s.Touched(key)
+		s.Touched([]byte(key))
 	}
 }
 
