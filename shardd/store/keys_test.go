@@ -62,11 +62,11 @@ EXPIRE k 100
 PEXPIRE k 200000
 %1 TTL k
 EXPIREAT k 99999999999
-TTL k
+%1 TTL k
 EXPIRETIME k
 PEXPIRETIME k
 PEXPIREAT k 99999999999999
-PTTL k
+%100 PTTL k
 EXPIRETIME k
 PEXPIRETIME k
 PEXPIREAT k 99999999999500
@@ -97,7 +97,7 @@ EXPIREAT k 9223372036854775808
 EXPIREAT k 9223372036854775807
 EXPIREAT k -9223372036854775807
 PEXPIREAT k 9223372036854775807
-PTTL k
+%100 PTTL k
 EXISTS k
 SET k v
 EXPIRE k 100 NX
@@ -703,5 +703,72 @@ func TestKeysTouch(t *testing.T) {
 	s.Exec(now, [][]byte{[]byte("FLUSHALL")}, nil)
 	if flushed != 1 {
 		t.Errorf("FLUSHALL: Flushed called %d times", flushed)
+	}
+}
+
+// TestKeysStats compares keyspace_hits and keyspace_misses with redis's
+// after commands that read, write, or both.
+func TestKeysStats(t *testing.T) {
+	d := newDiffEnv(t)
+	d.redis.Do("CONFIG", "RESETSTAT")
+	script := `SET a 1
+SET b hello EX 100
+GET a
+GET nokey
+MGET a b nokey
+EXISTS a nokey
+TOUCH a nokey
+TYPE a
+TYPE nokey
+TTL a
+PTTL nokey
+EXPIRETIME b
+STRLEN a
+STRLEN nokey
+GETRANGE b 0 1
+GETRANGE nokey 0 1
+SET a 2 GET
+SET c 3 GET
+SETNX a 1
+GETSET a 3
+GETDEL c
+GETDEL c
+GETEX a
+GETEX nokey
+INCR a
+INCRBYFLOAT a 1
+APPEND a x
+SETRANGE a 0 y
+MSETNX a 1 z 2
+COPY a a2
+COPY nokey a3
+RENAME a2 a4
+EXPIRE a4 100
+PERSIST a4
+DEL a4 nokey
+OBJECT ENCODING a
+OBJECT ENCODING nokey
+KEYS *
+SCAN 0
+SCAN 0 TYPE string
+RANDOMKEY
+SET gone v PXAT 1
+EXISTS gone`
+	for _, line := range strings.Split(script, "\n") {
+		d.do(splitArgs(line)...)
+	}
+	info := string(d.redis.Do("INFO", "stats"))
+	field := func(name string) int64 {
+		i := strings.Index(info, name+":")
+		if i < 0 {
+			t.Fatalf("no %s in INFO", name)
+		}
+		rest := info[i+len(name)+1:]
+		v, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, '\r')], 10, 64)
+		return v
+	}
+	st := d.master.Stats()
+	if h, m := field("keyspace_hits"), field("keyspace_misses"); st.Hits != h || st.Misses != m {
+		t.Errorf("hits/misses: redis %d/%d, store %d/%d", h, m, st.Hits, st.Misses)
 	}
 }
