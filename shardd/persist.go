@@ -1,6 +1,7 @@
 package shardd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -69,6 +70,7 @@ func (s *Server) openData() error {
 		next = recs[len(recs)-1].Index + 1
 	}
 	s.logSizeAtSnap.Store(lg.Size())
+	s.repl.restored = max(snapIndex, lg.LastIndex())
 	s.log.Info("data restored", "snapshot_index", snapIndex, "records_replayed", replayed,
 		"keys", s.store.Len(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
@@ -101,7 +103,8 @@ func (s *Server) snapshot(lockHeld bool) error {
 		unlock()
 		return err
 	}
-	index, epoch := s.wal.LastIndex(), s.epoch
+	// The store holds every record appended so far, durable or not yet.
+	index, epoch := s.wal.NextIndex()-1, s.epoch
 	dirty := s.dirty.Load()
 	unlock()
 	defer func() { lock(); sn.Close(); unlock() }()
@@ -127,7 +130,9 @@ func (s *Server) snapshot(lockHeld bool) error {
 		s.lastSaveOK.Store(false)
 		return fmt.Errorf("committing snapshot: %w", err)
 	}
-	if err := s.wal.TruncateFront(index + 1); err != nil {
+	if err := s.wal.WaitDurable(context.Background(), index); err != nil && index > 0 {
+		s.log.Warn("snapshot saved but its records are not durable", "index", index, "err", err)
+	} else if err := s.wal.TruncateFront(index + 1); err != nil {
 		s.log.Warn("truncating the log after a snapshot", "err", err)
 	}
 	s.dirty.Add(-dirty)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -54,6 +55,11 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 	}
 	cfg.Logger = log
 	cfg.Version = version
+	if cfg.Diskless && cfg.MaxMemory > 0 {
+		// Cached mode: make the garbage collector work harder as the heap
+		// nears the bound (the cache itself gets half of it).
+		debug.SetMemoryLimit(cfg.MaxMemory * 8 / 10)
+	}
 	srv, err := shardd.New(cfg)
 	if err != nil {
 		return err
@@ -63,7 +69,8 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 		srv.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("shardd serving", "addr", ln.Addr().String(), "shard", cfg.Shard, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync)
+	log.Info("shardd serving", "addr", ln.Addr().String(), "shard", cfg.Shard, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync,
+		"diskless", cfg.Diskless, "maxmemory", cfg.MaxMemory, "replicaof", cfg.ReplicaOf)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	sig := make(chan os.Signal, 1)

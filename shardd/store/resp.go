@@ -17,7 +17,9 @@ func appendCommand(dst []byte, args [][]byte) []byte {
 type effectReader struct{ r *proto.Reader }
 
 func newEffectReader(b []byte) *effectReader {
-	return &effectReader{r: proto.NewReader(bytes.NewReader(b), proto.DefaultLimits())}
+	// A buffer the size of the effects (not the 16 KB default): replicas
+	// and restarts decode one small record after another.
+	return &effectReader{r: proto.NewReaderSize(bytes.NewReader(b), proto.DefaultLimits(), min(len(b)+16, proto.DefaultBufferSize))}
 }
 
 // next returns the next effect command, or io.EOF after the last. The args

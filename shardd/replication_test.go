@@ -1,0 +1,176 @@
+package shardd
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoal-kv/shoal/internal/testutil"
+)
+
+// A master with a durable replica and a diskless one (cached mode, with a
+// bound large enough to hold everything) under concurrent writes of every
+// type: once writes stop, both replicas hold exactly the master's keyspace,
+// expiries included, and WAIT 2 counts both.
+func TestReplicationConvergesUnderLoad(t *testing.T) {
+	_, seed := seedRNG(t)
+	m := startNode(t, func(c *Config) { c.SnapshotLogSize = 64 << 10 }) // snapshots during the load
+	durable := startNode(t, func(c *Config) { c.ReplicaOf = m.addr })
+	cached := startNode(t, func(c *Config) {
+		c.ReplicaOf = m.addr
+		c.Diskless, c.DataDir, c.MaxMemory = true, "", 256<<20
+	})
+	mc, dc, cc := m.client(), durable.client(), cached.client()
+	ctx := context.Background()
+	testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
+		n := infoInt(t, mc, "replication", "connected_slaves")
+		return n == 2, "connected_slaves " + strconv.FormatInt(n, 10)
+	})
+
+	lctx, stop := context.WithTimeout(ctx, 1500*time.Millisecond)
+	wl := startWriteLoad(lctx, t, m.addr, 6, seed)
+	// Replicas refuse writes but serve reads meanwhile.
+	if err := dc.Set(ctx, "x", "1", 0).Err(); err == nil || err.Error() != errReadonly {
+		t.Fatalf("SET on a replica: %v, want %q", err, errReadonly)
+	}
+	if err := cc.Get(ctx, "s:0:0").Err(); err != nil && err != redis.Nil {
+		t.Fatalf("GET on the cached replica: %v", err)
+	}
+	<-lctx.Done()
+	stop()
+	wl.wait(t)
+	t.Logf("%d writes", wl.ops.get())
+
+	// WAIT 2 on a writer's connection: both replicas acknowledged its last write.
+	start := time.Now()
+	if n, err := wl.clients[0].Do(ctx, "WAIT", 2, 1000).Int(); err != nil || n != 2 {
+		t.Fatalf("WAIT 2 1000 = %d, %v; want 2", n, err)
+	}
+	t.Logf("WAIT 2 1000 answered in %v", time.Since(start))
+	waitConverged(t, 30*time.Second, mc, dc, cc)
+
+	// Expiry: the master deletes expired keys and the replicas follow.
+	mc.Set(ctx, "short", "v", 150*time.Millisecond)
+	if n, err := mc.Do(ctx, "WAIT", 2, 1000).Int(); err != nil || n != 2 {
+		t.Fatalf("WAIT = %d, %v", n, err)
+	}
+	if v := dc.Get(ctx, "short").Val(); v != "v" {
+		t.Fatalf("replica GET short = %q before expiry", v)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
+		e, err := dc.Exists(ctx, "short").Result()
+		return err == nil && e == 0, "short still visible on the replica"
+	})
+	waitConverged(t, 10*time.Second, mc, dc, cc)
+	if got := infoFields(t, cc, "replication")["shoal_cache_complete"]; got != "1" {
+		t.Errorf("cached replica with room for everything is not complete: %s", got)
+	}
+	if st := infoFields(t, mc, "replication"); !strings.HasPrefix(st["slave0"], "ip=127.0.0.1,port=") || !strings.Contains(st["slave0"], "state=online") {
+		t.Errorf("INFO replication slave0 = %q", st["slave0"])
+	}
+}
+
+// Promote a replica with REPLICAOF NO ONE, keep writing to the old master
+// (its unreplicated suffix), then point the old master at the new one: the
+// suffix is discarded and both converge to the new master's history. With
+// "snapshot", the old master saved a snapshot covering its suffix, so it
+// cannot rebuild the common prefix locally and starts over from the new
+// master.
+func TestPromoteDiscardsUnreplicatedSuffix(t *testing.T) {
+	for _, mode := range []string{"log", "snapshot"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			a := startNode(t, func(c *Config) { c.SnapshotLogSize = 0 })
+			b := startNode(t, func(c *Config) { c.ReplicaOf = a.addr; c.SnapshotLogSize = 0 })
+			ac, bc := a.client(), b.client()
+			for i := 0; i < 50; i++ {
+				ac.Set(ctx, "k"+strconv.Itoa(i), "v1", 0)
+			}
+			ac.HSet(ctx, "h", "f", "a")
+			if n, err := ac.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+				t.Fatalf("WAIT = %d, %v", n, err)
+			}
+			if mode == "snapshot" {
+				// A snapshot before the divergence.
+				if err := ac.Save(ctx).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			if err := bc.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+				t.Fatalf("REPLICAOF NO ONE: %v", err)
+			}
+			if role := bc.Do(ctx, "ROLE").Val().([]any); role[0] != "master" {
+				t.Fatalf("ROLE after promotion: %v", role)
+			}
+			if e := infoInt(t, bc, "replication", "shoal_epoch"); e != 2 {
+				t.Fatalf("new master's epoch = %d, want 2", e)
+			}
+			// The old master does not know yet: it takes writes that will
+			// never be replicated.
+			for i := 0; i < 20; i++ {
+				ac.Set(ctx, "a-only:"+strconv.Itoa(i), "lost", 0)
+			}
+			ac.Set(ctx, "k1", "from-old-master", 0)
+			ac.HSet(ctx, "h", "g", "lost")
+			ac.Incr(ctx, "ctr")
+			if mode == "snapshot" {
+				if err := ac.Save(ctx).Err(); err != nil { // covers the suffix
+					t.Fatal(err)
+				}
+			}
+			// The new master's history.
+			bc.Set(ctx, "k2", "from-new-master", 0)
+			bc.Set(ctx, "b-only", "kept", 0)
+			bc.Incr(ctx, "ctr")
+			bc.Incr(ctx, "ctr")
+
+			if err := ac.Do(ctx, "REPLICAOF", "127.0.0.1", portOf(b.addr)).Err(); err != nil {
+				t.Fatalf("REPLICAOF: %v", err)
+			}
+			if err := ac.Set(ctx, "x", "1", 0).Err(); err == nil || err.Error() != errReadonly {
+				t.Fatalf("write on the demoted master: %v", err)
+			}
+			waitConverged(t, 20*time.Second, bc, ac)
+			if n, err := ac.Exists(ctx, "a-only:0", "a-only:19").Result(); err != nil || n != 0 {
+				t.Fatalf("the old master's suffix survived: %d %v", n, err)
+			}
+			if v := ac.Get(ctx, "k1").Val(); v != "v1" {
+				t.Fatalf("k1 = %q on the old master, want the common history's v1", v)
+			}
+			if v := ac.Get(ctx, "ctr").Val(); v != "2" {
+				t.Fatalf("ctr = %q, want 2 (the new master's INCRs only)", v)
+			}
+			if e := infoInt(t, ac, "replication", "shoal_epoch"); e != 2 {
+				t.Fatalf("old master's epoch = %d, want 2", e)
+			}
+			if n := infoInt(t, ac, "replication", "shoal_sync_truncations"); n < 1 {
+				t.Fatalf("the old master was not told to truncate (shoal_sync_truncations %d)", n)
+			}
+			// It follows the new master from now on.
+			bc.Set(ctx, "after", "yes", 0)
+			if n, err := bc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+				t.Fatalf("WAIT on the new master = %d, %v", n, err)
+			}
+			if v := ac.Get(ctx, "after").Val(); v != "yes" {
+				t.Fatalf("after = %q on the old master", v)
+			}
+			// The new epoch is durable: it survives a restart of the new master.
+			b.restart()
+			bc = b.client()
+			if e := infoInt(t, bc, "replication", "shoal_epoch"); e != 2 {
+				t.Fatalf("new master's epoch after restart = %d, want 2", e)
+			}
+			waitConverged(t, 20*time.Second, bc, ac)
+		})
+	}
+}
+
+func portOf(addr string) string {
+	_, p, _ := strings.Cut(addr, ":")
+	return p
+}
