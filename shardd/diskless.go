@@ -56,14 +56,20 @@ const (
 // Costs used by the cache besides Store.Footprint.
 const (
 	tombstoneCost = 128 // bytes per remembered deletion (key counted apart)
-	// cacheShare is the part of maxmemory given to the cache's items; the
-	// rest is for the Go runtime (the garbage collector lets the heap grow
-	// past live data), buffers and the cache's own structures.
-	cacheShare = 0.5
-	// drainEvery: after this many admissions, wait for ristretto's
-	// decisions and apply the evictions before going on, so a burst of new
-	// keys cannot outrun the bound.
+	// cacheShare is the part of maxmemory given to the cache's items, less
+	// baseMemory (the process's code and runtime at rest, about 10 MB
+	// resident); the rest is for the garbage collector's headroom, buffers
+	// and the cache's own structures. runtimeShare is the part given to
+	// the Go runtime as a whole (see MemoryLimit).
+	cacheShare   = 0.45
+	runtimeShare = 0.75
+	baseMemory   = 4 << 20
+	// drainEvery and drainShare: after this many admissions, or admissions
+	// costing this share of the cache, wait for ristretto's decisions and
+	// apply the evictions before going on, so a burst of new keys cannot
+	// outrun the bound by much.
 	drainEvery = 8192
+	drainShare = 1.0 / 32
 )
 
 // keyCache tracks which keys a cached node holds. Fields marked (mu) are
@@ -80,6 +86,8 @@ type keyCache struct {
 	lost     bool                // (mu) a key was dropped since the last reset
 	memo     map[string]sizeMemo // (mu) sizes of big collections
 	admitted int                 // (mu) admissions since the last drain
+	admitCost int64              // (mu) their cost
+	drainCost int64              // admitCost that triggers a drain
 	buf      []byte              // (mu) scratch
 
 	qmu   sync.Mutex
@@ -102,6 +110,14 @@ type sizeMemo struct {
 	bytes int64
 }
 
+// MemoryLimit is the Go runtime memory limit (runtime/debug.SetMemoryLimit)
+// a process running in cached mode with maxMemory should set, so the
+// garbage collector works harder as the heap nears the bound; the shoal
+// binary does. Servers in tests share the test's process and leave it.
+func MemoryLimit(maxMemory int64) int64 {
+	return max(int64(float64(maxMemory)*runtimeShare)-baseMemory, 8<<20)
+}
+
 // newKeyCache creates the cache for a memory bound of maxMemory bytes.
 func newKeyCache(s *Server, maxMemory int64) (*keyCache, error) {
 	kc := &keyCache{
@@ -111,7 +127,7 @@ func newKeyCache(s *Server, maxMemory int64) (*keyCache, error) {
 		complete: true,
 		wake:     make(chan struct{}, 1),
 	}
-	budget := max(int64(float64(maxMemory)*cacheShare), 1<<20)
+	budget := max(int64(float64(maxMemory)*cacheShare)-baseMemory, 1<<20)
 	c, err := ristretto.NewCache(&ristretto.Config[string, cacheItem]{
 		NumCounters:        max(budget/32, 10000),
 		MaxCost:            budget,
@@ -124,6 +140,7 @@ func newKeyCache(s *Server, maxMemory int64) (*keyCache, error) {
 		return nil, err
 	}
 	kc.c = c
+	kc.drainCost = max(int64(float64(budget)*drainShare), 64<<10)
 	return kc, nil
 }
 
@@ -205,8 +222,10 @@ func (kc *keyCache) drainLocked() {
 // enough admissions happened since the last time. Call it without mu.
 func (kc *keyCache) sync(force bool) {
 	kc.s.mu.Lock()
-	due := force || kc.admitted >= drainEvery
-	kc.admitted = 0
+	due := force || kc.admitted >= drainEvery || kc.admitCost >= kc.drainCost
+	if due {
+		kc.admitted, kc.admitCost = 0, 0
+	}
 	kc.s.mu.Unlock()
 	if !due {
 		return
@@ -257,6 +276,7 @@ func (kc *keyCache) admit(key []byte) {
 	k := string(key)
 	delete(kc.tombs, k)
 	kc.admitted++
+	kc.admitCost += cost
 	if !kc.set(k, cacheItem{key: k, gen: kc.gen.Load()}, cost) {
 		if kc.complete {
 			kc.s.log.Info("cache: first key dropped (ristretto's queue stayed full); the keyspace is now partial", "key", k)

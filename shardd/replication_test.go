@@ -2,6 +2,7 @@ package shardd
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,4 +174,119 @@ func TestPromoteDiscardsUnreplicatedSuffix(t *testing.T) {
 func portOf(addr string) string {
 	_, p, _ := strings.Cut(addr, ":")
 	return p
+}
+
+// WAIT, ROLE, INFO replication, HELLO, READONLY and min-replicas-to-write
+// answer as Redis does.
+func TestReplicationCommands(t *testing.T) {
+	ctx := context.Background()
+	m := startNode(t)
+	raw := testutil.DialRaw(t, m.addr)
+	// No replica: WAIT 0 answers at once, WAIT 1 after its timeout.
+	if got := string(raw.Do("WAIT", "0", "0")); got != ":0\r\n" {
+		t.Fatalf("WAIT 0 0 = %q", got)
+	}
+	start := time.Now()
+	if got := string(raw.Do("WAIT", "1", "100")); got != ":0\r\n" || time.Since(start) < 100*time.Millisecond {
+		t.Fatalf("WAIT 1 100 = %q after %v", got, time.Since(start))
+	}
+	if got := string(raw.Do("ROLE")); got != "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n" {
+		t.Fatalf("ROLE of a lone master = %q", got)
+	}
+
+	r := startNode(t, func(c *Config) { c.ReplicaOf = m.addr })
+	rraw := testutil.DialRaw(t, r.addr)
+	testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
+		got := string(rraw.Do("ROLE"))
+		return strings.Contains(got, "connected"), got
+	})
+	// A write and WAIT in one pipeline: WAIT covers the write.
+	raw.Send("SET", "a", "1")
+	raw.Send("WAIT", "1", "5000")
+	for _, want := range []string{"+OK\r\n", ":1\r\n"} {
+		if got, err := raw.Read(); err != nil || string(got) != want {
+			t.Fatalf("pipelined SET, WAIT: %q, %v; want %q", got, err, want)
+		}
+	}
+	start = time.Now()
+	if got := string(raw.Do("WAIT", "2", "150")); got != ":1\r\n" || time.Since(start) < 150*time.Millisecond {
+		t.Fatalf("WAIT 2 150 with one replica = %q after %v", got, time.Since(start))
+	}
+	if got := string(rraw.Do("WAIT", "1", "0")); !strings.HasPrefix(got, "-ERR WAIT cannot be used with replica instances") {
+		t.Fatalf("WAIT on a replica = %q", got)
+	}
+	// ROLE in Redis's shapes.
+	port := portOf(r.addr)
+	want := fmt.Sprintf("*3\r\n$6\r\nmaster\r\n:1\r\n*1\r\n*3\r\n$9\r\n127.0.0.1\r\n$%d\r\n%s\r\n$1\r\n1\r\n", len(port), port)
+	if got := string(raw.Do("ROLE")); got != want {
+		t.Fatalf("master ROLE = %q, want %q", got, want)
+	}
+	want = fmt.Sprintf("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:%s\r\n$9\r\nconnected\r\n:1\r\n", portOf(m.addr))
+	if got := string(rraw.Do("ROLE")); got != want {
+		t.Fatalf("replica ROLE = %q, want %q", got, want)
+	}
+	// INFO replication on both sides.
+	mi := infoFields(t, m.client(), "replication")
+	if mi["role"] != "master" || mi["connected_slaves"] != "1" || mi["master_repl_offset"] != "1" ||
+		mi["slave0"] != fmt.Sprintf("ip=127.0.0.1,port=%s,state=online,offset=1,lag=0", port) {
+		t.Fatalf("master INFO replication: %v", mi)
+	}
+	ri := infoFields(t, r.client(), "replication")
+	for k, v := range map[string]string{"role": "slave", "master_host": "127.0.0.1", "master_port": portOf(m.addr),
+		"master_link_status": "up", "master_last_io_seconds_ago": "0", "master_sync_in_progress": "0",
+		"master_repl_offset": "1", "slave_repl_offset": "1", "shoal_shard": "shard-0", "shoal_epoch": "1"} {
+		if ri[k] != v {
+			t.Errorf("replica INFO %s = %q, want %q", k, ri[k], v)
+		}
+	}
+	if got := string(rraw.Do("HELLO", "2")); !strings.Contains(got, "$4\r\nrole\r\n$7\r\nreplica\r\n") {
+		t.Errorf("HELLO on a replica: %q", got)
+	}
+	// Writes are refused on the replica, also inside MULTI; reads work.
+	if got := string(rraw.Do("SET", "b", "2")); got != "-"+errReadonly+"\r\n" {
+		t.Fatalf("SET on a replica = %q", got)
+	}
+	rraw.Do("MULTI")
+	rraw.Do("SET", "b", "2")
+	if got := string(rraw.Do("EXEC")); !strings.HasPrefix(got, "-EXECABORT") {
+		t.Fatalf("EXEC of a write on a replica = %q", got)
+	}
+	if got := string(rraw.Do("GET", "a")); got != "$1\r\n1\r\n" {
+		t.Fatalf("GET on a replica = %q", got)
+	}
+	// min-replicas-to-write.
+	if got := string(raw.Do("CONFIG", "SET", "min-replicas-to-write", "2")); got != "+OK\r\n" {
+		t.Fatalf("CONFIG SET = %q", got)
+	}
+	if got := string(raw.Do("SET", "c", "3")); got != "-NOREPLICAS Not enough good replicas to write.\r\n" {
+		t.Fatalf("SET with too few replicas = %q", got)
+	}
+	if got := string(raw.Do("GET", "a")); got != "$1\r\n1\r\n" {
+		t.Fatalf("GET with too few replicas = %q", got)
+	}
+	raw.Do("CONFIG", "SET", "min-replicas-to-write", "1")
+	if got := string(raw.Do("SET", "c", "3")); got != "+OK\r\n" {
+		t.Fatalf("SET with enough replicas = %q", got)
+	}
+	if got := infoFields(t, m.client(), "replication")["min_slaves_good_slaves"]; got != "1" {
+		t.Errorf("min_slaves_good_slaves = %q", got)
+	}
+	raw.Do("CONFIG", "SET", "min-replicas-to-write", "0")
+	// REPLICAOF to the same master again, and the internal commands.
+	if got := string(rraw.Do("REPLICAOF", "127.0.0.1", portOf(m.addr))); got != "+OK Already connected to specified master\r\n" {
+		t.Errorf("REPLICAOF same master = %q", got)
+	}
+	if got := string(raw.Do("SHOAL", "ACK", "1", "1")); !strings.HasPrefix(got, "-ERR SHOAL ACK is only valid") {
+		t.Errorf("SHOAL ACK outside a stream = %q", got)
+	}
+	if got := string(raw.Do("SHOAL", "SYNC", "1")); !strings.HasPrefix(got, "-ERR wrong number of arguments for 'shoal|sync'") {
+		t.Errorf("SHOAL SYNC with bad arity = %q", got)
+	}
+	diskless := startNode(t, func(c *Config) { c.Diskless, c.DataDir = true, "" })
+	if got := string(testutil.DialRaw(t, diskless.addr).Do("SHOAL", "SYNC", "1", "0", "1")); !strings.HasPrefix(got, "-ERR this node is diskless") {
+		t.Errorf("SHOAL SYNC on a diskless node = %q", got)
+	}
+	if err := m.client().Do(ctx, "COMMAND", "INFO", "shoal").Err(); err != nil {
+		t.Errorf("COMMAND INFO shoal: %v", err)
+	}
 }

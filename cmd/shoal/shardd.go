@@ -56,9 +56,7 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 	cfg.Logger = log
 	cfg.Version = version
 	if cfg.Diskless && cfg.MaxMemory > 0 {
-		// Cached mode: make the garbage collector work harder as the heap
-		// nears the bound (the cache itself gets half of it).
-		debug.SetMemoryLimit(cfg.MaxMemory * 8 / 10)
+		debug.SetMemoryLimit(shardd.MemoryLimit(cfg.MaxMemory))
 	}
 	srv, err := shardd.New(cfg)
 	if err != nil {

@@ -73,6 +73,9 @@ type ReplicaConfig struct {
 	MinBackoff, MaxBackoff time.Duration
 	// MaxBatch bounds the records applied at once. Default 4096.
 	MaxBatch int
+	// MaxBatchBytes bounds the bytes of records applied at once. Default
+	// 1 MiB.
+	MaxBatchBytes int
 }
 
 // Replica follows a master: it connects, syncs, applies the stream and
@@ -134,6 +137,9 @@ func StartReplica(cfg ReplicaConfig) *Replica {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 4096
+	}
+	if cfg.MaxBatchBytes <= 0 {
+		cfg.MaxBatchBytes = DefaultMaxBatchBytes
 	}
 	if cfg.ListenPort == nil {
 		cfg.ListenPort = func() int { return 0 }
@@ -450,7 +456,7 @@ func (r *Replica) stream(rd *proto.Reader, read func() ([]byte, error), w *linkW
 		next += uint64(len(recs))
 		r.applied.Store(next - 1)
 		buf, ends = buf[:0], ends[:0]
-		if cap(buf) > 16<<20 {
+		if cap(buf) > 2*r.cfg.MaxBatchBytes {
 			buf = nil
 		}
 		return w.ack(next-1, ap.Logged())
@@ -463,7 +469,7 @@ func (r *Replica) stream(rd *proto.Reader, read func() ([]byte, error), w *linkW
 		if b, ok := bulkPayload(f); ok {
 			buf = append(buf, b...)
 			ends = append(ends, len(buf))
-			if rd.Buffered() > 0 && len(ends) < r.cfg.MaxBatch {
+			if rd.Buffered() > 0 && len(ends) < r.cfg.MaxBatch && len(buf) < r.cfg.MaxBatchBytes {
 				continue
 			}
 			if err := apply(); err != nil {
