@@ -51,13 +51,14 @@ type zsetValue struct {
 
 var _ object = (*zsetValue)(nil)
 
-// newZSet returns an empty sorted set with the encoding Redis 7.0's
-// zsetTypeCreate picks from the number of elements about to be added and
-// the length of the first member.
-func newZSet(sizeHint, firstLen int) *zsetValue {
+// newZSet returns an empty sorted set, skiplist-encoded when big is set.
+// ZADD on a new key starts a listpack unless its first member is too long
+// for one (Redis 7.0 looks at nothing else: "ZADD k 1 a 1 a ..." with 200
+// pairs is a listpack).
+func newZSet(big bool) *zsetValue {
 	z := &zsetValue{}
-	if sizeHint > zsetMaxListpackEntries || firstLen > zsetMaxListpackValue {
-		z.dict = make(map[string]float64, sizeHint)
+	if big {
+		z.dict = make(map[string]float64)
 	}
 	return z
 }
@@ -491,7 +492,7 @@ options:
 			}
 			return
 		}
-		z = newZSet(elements, len(args[scoreIdx+1]))
+		z = newZSet(len(args[scoreIdx+1]) > zsetMaxListpackValue)
 		c.S.setKey(key, z, 0)
 	}
 	added, updated, processed := 0, 0, 0

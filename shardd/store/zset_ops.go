@@ -203,7 +203,8 @@ func zscanCommand(c *Call) {
 		return
 	}
 	args := c.Args
-	if _, ok := parseCursor(args[2]); !ok {
+	cursor, ok := zsetParseScanCursor(args[2])
+	if !ok {
 		c.Err(ErrInvalidCurs)
 		return
 	}
@@ -262,7 +263,8 @@ func zscanCommand(c *Call) {
 				}
 			}
 		}
-		next, ok = scanStep(c, args[2], z, seq, int(min(count, math.MaxInt32)), keep)
+		var cb [24]byte
+		next, ok = scanStep(c, strconv.AppendUint(cb[:0], cursor, 10), z, seq, int(min(count, math.MaxInt32)), keep)
 		if !ok {
 			return
 		}
@@ -292,6 +294,40 @@ func zsetAppendListpackScore(dst []byte, f float64) []byte {
 		}
 	}
 	return zsetAppendScore(dst, f)
+}
+
+// zsetParseScanCursor parses a cursor as Redis's parseScanCursorOrReply
+// (strtoul): no leading space, an optional sign ("-1" is 2^64-1), parsing
+// stops at a NUL byte, "" is 0, overflow is an error.
+func zsetParseScanCursor(b []byte) (uint64, bool) {
+	if len(b) == 0 || b[0] == 0 {
+		return 0, true
+	}
+	if zsetIsSpace(b[0]) {
+		return 0, false
+	}
+	i := 0
+	neg := false
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		i++
+	}
+	start := i
+	var v uint64
+	for ; i < len(b) && zsetIsDigit(b[i]); i++ {
+		d := uint64(b[i] - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	if i == start || (i < len(b) && b[i] != 0) {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // ---- ZUNION / ZINTER / ZDIFF ----

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -28,7 +29,6 @@ type zsetStrtodResult struct {
 	n         int  // bytes consumed; 0 when nothing parsed (strtod's endptr == str)
 	overflow  bool // the literal is finite but beyond float64 (v is ±Inf)
 	underflow bool // the literal is not zero but rounds to zero
-	mag10     int  // decimal exponent of the literal's leading digit (for long double range checks)
 }
 
 func zsetIsSpace(c byte) bool {
@@ -88,26 +88,15 @@ func zsetStrtod(b []byte) zsetStrtodResult {
 	}
 	j := i
 	digits, nonzero := 0, false
-	mag := 0 // decimal exponent of the first nonzero digit, before the e part
-	intDigits, leadFrac := 0, 0
 	for j < len(b) && zsetIsDigit(b[j]) {
-		if b[j] != '0' || nonzero {
-			nonzero = nonzero || b[j] != '0'
-			intDigits++
-		}
+		nonzero = nonzero || b[j] != '0'
 		digits++
 		j++
 	}
 	if j < len(b) && b[j] == '.' {
 		j++
 		for j < len(b) && zsetIsDigit(b[j]) {
-			if !nonzero {
-				if b[j] == '0' {
-					leadFrac++
-				} else {
-					nonzero = true
-				}
-			}
+			nonzero = nonzero || b[j] != '0'
 			digits++
 			j++
 		}
@@ -115,35 +104,20 @@ func zsetStrtod(b []byte) zsetStrtodResult {
 	if digits == 0 {
 		return zsetStrtodResult{}
 	}
-	if intDigits > 0 {
-		mag = intDigits - 1
-	} else {
-		mag = -leadFrac - 1
-	}
 	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
 		k := j + 1
-		eneg := false
 		if k < len(b) && (b[k] == '+' || b[k] == '-') {
-			eneg = b[k] == '-'
 			k++
 		}
 		if k < len(b) && zsetIsDigit(b[k]) {
-			e := 0
 			for k < len(b) && zsetIsDigit(b[k]) {
-				if e < 1<<20 {
-					e = e*10 + int(b[k]-'0')
-				}
 				k++
 			}
-			if eneg {
-				e = -e
-			}
-			mag += e
 			j = k
 		}
 	}
 	v, err := strconv.ParseFloat(string(b[start:j]), 64)
-	r := zsetStrtodResult{v: v, n: j, mag10: mag}
+	r := zsetStrtodResult{v: v, n: j}
 	if err != nil && math.IsInf(v, 0) {
 		r.overflow = true
 	} else if v == 0 && nonzero {
@@ -156,25 +130,15 @@ func zsetStrtod(b []byte) zsetStrtodResult {
 // an optional point, then an optional binary exponent.
 func zsetStrtodHex(b []byte, neg bool) (zsetStrtodResult, bool) {
 	j, digits, nonzero := 0, 0, false
-	intDigits, leadFrac := 0, 0
 	for j < len(b) && zsetIsHex(b[j]) {
-		if b[j] != '0' || nonzero {
-			nonzero = true
-			intDigits++
-		}
+		nonzero = nonzero || b[j] != '0'
 		digits++
 		j++
 	}
 	if j < len(b) && b[j] == '.' {
 		j++
 		for j < len(b) && zsetIsHex(b[j]) {
-			if !nonzero {
-				if b[j] == '0' {
-					leadFrac++
-				} else {
-					nonzero = true
-				}
-			}
+			nonzero = nonzero || b[j] != '0'
 			digits++
 			j++
 		}
@@ -204,6 +168,7 @@ func zsetStrtodHex(b []byte, neg bool) (zsetStrtodResult, bool) {
 			j = k
 		}
 	}
+	// strconv wants the binary exponent: rebuild the literal with one.
 	var sb strings.Builder
 	sb.Grow(len(mant) + 16)
 	if neg {
@@ -217,13 +182,7 @@ func zsetStrtodHex(b []byte, neg bool) (zsetStrtodResult, bool) {
 	sb.WriteByte('p')
 	sb.WriteString(strconv.Itoa(exp))
 	v, err := strconv.ParseFloat(sb.String(), 64)
-	bin := exp
-	if intDigits > 0 {
-		bin += 4 * (intDigits - 1)
-	} else {
-		bin -= 4 * (leadFrac + 1)
-	}
-	r := zsetStrtodResult{v: v, n: j, mag10: int(float64(bin) * math.Log10(2))}
+	r := zsetStrtodResult{v: v, n: j}
 	if err != nil && math.IsInf(v, 0) {
 		r.overflow = true
 	} else if v == 0 && nonzero {
@@ -448,7 +407,10 @@ const (
 
 // zsetParseTimeout validates a BZPOPMIN/BZPOPMAX timeout (seconds) as Redis
 // 7.0's getTimeoutFromObjectOrReply does and returns it in milliseconds
-// (0 = block forever), or an error text.
+// (0 = block forever), or an error text. Redis parses it with strtold and
+// multiplies by 1000 in x87 long double arithmetic (64-bit mantissa, 15-bit
+// exponent), so "-0.001" is -0.00099999999999999999996 there and truncates
+// to 0: big.Float at precision 64 reproduces that.
 func zsetParseTimeout(b []byte) (int64, string) {
 	const maxLongDoubleChars = 5 * 1024
 	if len(b) == 0 || len(b) >= maxLongDoubleChars || zsetIsSpace(b[0]) {
@@ -458,18 +420,22 @@ func zsetParseTimeout(b []byte) (int64, string) {
 	if r.n != len(b) || math.IsNaN(r.v) {
 		return 0, zsetErrTimeoutNotFloat
 	}
-	// strtold's range is that of an x87 long double.
-	if (r.overflow && r.mag10 > 4931) || (r.underflow && r.mag10 < -4950) {
+	if math.IsInf(r.v, 0) && !r.overflow {
+		// "inf": (long long)(inf*1000) is LLONG_MIN on x86-64.
+		return 0, zsetErrTimeoutNegative
+	}
+	f := new(big.Float).SetPrec(64).SetMode(big.ToNearestEven)
+	if _, ok := f.SetString(string(b)); !ok {
 		return 0, zsetErrTimeoutNotFloat
 	}
-	ms := r.v * 1000
-	// (long long) of a value out of range is LLONG_MIN on x86-64.
-	if math.IsInf(ms, 0) || ms >= 0x1p63 || ms < -0x1p63 {
+	// Beyond long double's range strtold fails with ERANGE.
+	if exp := f.MantExp(nil); f.Sign() != 0 && (exp > 16384 || exp < -16444) {
+		return 0, zsetErrTimeoutNotFloat
+	}
+	ms, acc := new(big.Float).SetPrec(64).Mul(f, big.NewFloat(1000)).Int64()
+	if ms < 0 || (ms == math.MaxInt64 && acc == big.Below) {
+		// Negative, or out of long long's range (LLONG_MIN on x86-64).
 		return 0, zsetErrTimeoutNegative
 	}
-	t := int64(ms) // truncates toward zero like C
-	if t < 0 {
-		return 0, zsetErrTimeoutNegative
-	}
-	return t, ""
+	return ms, ""
 }

@@ -316,7 +316,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 				hint = hi - lo + 1
 			}
 		}
-		dz := newZSet(hint, 0)
+		dz := newZSet(hint > zsetMaxListpackEntries)
 		walk(func(it *zsetItem) { dz.insert(it.score, it.member) })
 		zsetStoreResult(c, args[1], dz)
 		return
