@@ -223,9 +223,13 @@ func TestDiffPubSub(t *testing.T) {
 	_, saddr := startServer(t)
 	sub := newPair(t, raddr, saddr)
 	pub := newPair(t, raddr, saddr)
+	// One channel per command: each gets exactly one reply, so the test
+	// reads every reply before anything is published.
 	sub.run(`
-		SUBSCRIBE news sports
-		PSUBSCRIBE n* s?orts
+		SUBSCRIBE news
+		SUBSCRIBE sports
+		PSUBSCRIBE n*
+		PSUBSCRIBE s?orts
 		PING
 		PING hi
 		GET x
@@ -256,11 +260,23 @@ func TestDiffPubSub(t *testing.T) {
 	}
 	sub.run(`
 		UNSUBSCRIBE news
-		PUNSUBSCRIBE
+		PUNSUBSCRIBE n*
+		PUNSUBSCRIBE s?orts
 		UNSUBSCRIBE
 		UNSUBSCRIBE
 		PING
 	`)
+	// A multi-channel SUBSCRIBE answers once per channel.
+	for _, c := range []*testutil.RawClient{sub.redis, sub.shoal} {
+		c.Send("SUBSCRIBE", "a", "b", "c")
+	}
+	for i := 0; i < 3; i++ {
+		r, _ := sub.redis.Read()
+		s, err := sub.shoal.Read()
+		if err != nil || !bytes.Equal(r, s) {
+			t.Errorf("SUBSCRIBE a b c reply %d\n  redis: %q\n  shoal: %q (%v)", i, r, s, err)
+		}
+	}
 }
 
 func TestDiffBlocking(t *testing.T) {
