@@ -101,13 +101,37 @@ func (r *Reader) Reset(rd io.Reader) {
 func (r *Reader) SetAuthRequired(required bool) { r.authRequired = required }
 
 // Buffered returns the number of bytes already read from the connection and
-// not yet consumed by a returned command or reply. A server calls
-// ReadCommand while Buffered() > 0 to run a whole pipeline and flushes its
-// replies once when it reaches 0. Note that the buffered bytes may be an
-// incomplete command, in which case ReadCommand blocks on the connection;
-// a server that wants to flush before any blocking read can wrap its
-// net.Conn in an io.Reader whose Read flushes pending replies first.
+// not yet consumed by a returned command or reply. When it is 0, the next
+// ReadCommand will read from the connection. When it is not 0, the
+// buffered bytes may still be an incomplete request, so a server must not
+// hold its replies back just because Buffered() > 0: a client may wait for
+// them before sending the rest (Redis's own test suite does). Use
+// FlushBeforeRead to flush exactly when the Reader is about to read.
 func (r *Reader) Buffered() int { return r.w - r.r }
+
+// FlushBeforeRead returns an io.Reader that calls flush before every Read
+// of rd. A server reading requests with a Reader over
+// FlushBeforeRead(conn, writeReplies) writes the replies of a whole
+// pipeline at once, exactly when it has run every buffered request and is
+// about to wait for more: the Reader reads from rd only when it needs
+// bytes. This is what Redis does (replies go out before the event loop
+// sleeps) and it cannot deadlock on a client that waits for replies after
+// sending part of a request. If flush fails, Read returns its error.
+func FlushBeforeRead(rd io.Reader, flush func() error) io.Reader {
+	return &flushingReader{rd: rd, flush: flush}
+}
+
+type flushingReader struct {
+	rd    io.Reader
+	flush func() error
+}
+
+func (f *flushingReader) Read(p []byte) (int, error) {
+	if err := f.flush(); err != nil {
+		return 0, err
+	}
+	return f.rd.Read(p)
+}
 
 // ReadCommand reads the next request, multibulk ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
 // or inline ("GET k\r\n", split like Redis's sdssplitargs). Empty requests

@@ -211,6 +211,36 @@ func (v Value) String() string {
 	return "(invalid)"
 }
 
+// AppendValue appends v encoded as RESP2. For a Value parsed from a frame
+// read by ReadReply, the result is that frame byte for byte.
+func AppendValue(dst []byte, v Value) []byte {
+	switch v.Kind {
+	case KindSimpleString:
+		dst = append(dst, '+')
+		dst = append(dst, v.Str...)
+		return append(dst, '\r', '\n')
+	case KindError:
+		dst = append(dst, '-')
+		dst = append(dst, v.Str...)
+		return append(dst, '\r', '\n')
+	case KindInteger:
+		return AppendInt(dst, v.Int)
+	case KindBulk:
+		return AppendBulk(dst, v.Str)
+	case KindNullBulk:
+		return AppendNullBulk(dst)
+	case KindNullArray:
+		return AppendNullArray(dst)
+	case KindArray:
+		dst = AppendArray(dst, len(v.Array))
+		for _, e := range v.Array {
+			dst = AppendValue(dst, e)
+		}
+		return dst
+	}
+	return dst
+}
+
 // maxParseDepth bounds the nesting ParseReply accepts (Redis replies nest
 // a few levels; COMMAND DOCS about 7).
 const maxParseDepth = 1000
