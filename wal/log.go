@@ -62,6 +62,7 @@ type Log struct {
 	changed      chan struct{} // closed and replaced whenever the state changes
 	failErr      error
 	closed       bool
+	exclusive    bool // TruncateBack or Reset is draining the queue: Appends wait
 	cache        tailCache
 	size         int64 // bytes in segment files
 
@@ -343,7 +344,7 @@ func (l *Log) waitRoomLocked() error {
 		if l.failErr != nil {
 			return l.failErr
 		}
-		if l.pendingBytes <= l.cfg.MaxPendingBytes {
+		if l.pendingBytes <= l.cfg.MaxPendingBytes && !l.exclusive {
 			return nil
 		}
 		ch := l.changed
@@ -817,9 +818,13 @@ func (l *Log) ReadFrom(index uint64, maxRecords int) ([]Record, error) {
 	return out, nil
 }
 
-// quiesceLocked writes everything queued and returns with opMu and mu held
-// and the queue empty, so no record is in flight. opMu held on entry.
+// quiesceLocked holds off new Appends, writes everything queued and returns
+// with opMu and mu held and the queue empty, so no record is in flight.
+// opMu held on entry. The caller ends with endExclusiveLocked.
 func (l *Log) quiesceLocked() {
+	l.mu.Lock()
+	l.exclusive = true // Appends wait, so the drain below ends
+	l.mu.Unlock()
 	for {
 		l.mu.Lock()
 		if len(l.queue) == 0 || l.failErr != nil {
@@ -828,6 +833,13 @@ func (l *Log) quiesceLocked() {
 		l.mu.Unlock()
 		l.commitOnce()
 	}
+}
+
+// endExclusiveLocked lets Appends in again and releases mu.
+func (l *Log) endExclusiveLocked() {
+	l.exclusive = false
+	l.broadcastLocked()
+	l.mu.Unlock()
 }
 
 // TruncateFront removes the records before index, so index becomes
@@ -888,7 +900,7 @@ func (l *Log) TruncateBack(index uint64) error {
 	l.readMu.Lock()
 	defer l.readMu.Unlock()
 	l.quiesceLocked()
-	defer l.mu.Unlock()
+	defer l.endExclusiveLocked()
 	if err := l.usableLocked(); err != nil {
 		return err
 	}
@@ -956,7 +968,7 @@ func (l *Log) Reset(nextIndex uint64) error {
 	l.readMu.Lock()
 	defer l.readMu.Unlock()
 	l.quiesceLocked()
-	defer l.mu.Unlock()
+	defer l.endExclusiveLocked()
 	if err := l.usableLocked(); err != nil {
 		return err
 	}
