@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -465,22 +466,73 @@ func TestMissingMetadataWithRecords(t *testing.T) {
 	}
 }
 
+// TestMetadataMismatchIsAnError: when wal.meta and the records disagree
+// about indexes, Open refuses and cuts nothing, whether the log has one
+// segment or many (the last holding a single record, which a naive tail
+// repair would cut).
 func TestMetadataMismatchIsAnError(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, dir, FsyncNo)
-	l := mustOpen(t, cfg)
-	appendN(t, l, 3, 1)
-	l.Close()
-	// Shift the base: the stored records no longer sit where meta says.
-	if err := writeMeta(dir, meta{gen: 1, base: 10}); err != nil {
+	for _, tc := range []struct {
+		name        string
+		segmentSize int
+		resetTo     uint64 // Reset before appending (real base = resetTo-1)
+		wrongBase   uint64
+	}{
+		{"one segment, base too high", 1 << 20, 0, 10},
+		{"many segments, base too high", 1, 0, 10},
+		{"many segments, base too low", 1, 50, 0},
+		{"one segment, base too low", 1 << 20, 50, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testConfig(t, dir, FsyncNo)
+			cfg.SegmentSize = tc.segmentSize
+			l := mustOpen(t, cfg)
+			if tc.resetTo > 0 {
+				if err := l.Reset(tc.resetTo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			appendN(t, l, 4, 1)
+			l.Close()
+			m, _ := readMeta(dir)
+			if err := writeMeta(dir, meta{gen: m.gen, base: tc.wrongBase}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.segmentSize == 1 { // make the last segment hold one record
+				last := lastSegment(t, dir)
+				idx := tc.resetTo + 4
+				if tc.resetTo == 0 {
+					idx = 5
+				}
+				rec := appendEntry(nil, EncodeRecord(nil, Record{Index: idx, Epoch: 1, TimeMillis: int64(1000 + idx), Payload: payloadFor(idx)}))
+				os.WriteFile(last, rec, 0o640)
+			}
+			before := snapshotFiles(t, segmentDir(t, dir))
+			_, err := Open(cfg)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open with a wrong base: %v, want ErrCorrupt", err)
+			}
+			t.Log(err)
+			if after := snapshotFiles(t, segmentDir(t, dir)); after != before {
+				t.Fatalf("Open modified the segments:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+}
+
+// snapshotFiles summarizes a directory's files (name, size, checksum).
+func snapshotFiles(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(cfg); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Open with wrong base: %v, want ErrCorrupt", err)
+	var b strings.Builder
+	for _, e := range entries {
+		data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		fmt.Fprintf(&b, "%s:%d:%08x ", e.Name(), len(data), crcOf(data))
 	}
-	if data, _ := os.ReadFile(lastSegment(t, dir)); len(data) == 0 {
-		t.Fatal("the log was cut instead of refused")
-	}
+	return b.String()
 }
 
 // TestWaitIndexAndNotify: a follower waits for records without polling.
