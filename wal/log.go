@@ -16,7 +16,9 @@ import (
 	twal "github.com/tidwall/wal"
 )
 
-// Log is shoal's write-ahead log. All methods are safe for concurrent use.
+// Log is shoal's write-ahead log. One Log owns its directory (a LOCK file
+// enforces it across processes); the shard daemon opens it, owns it and
+// closes it. All methods are safe for concurrent use.
 //
 // Appends are queued and written by one committer goroutine in batches
 // (group commit): it takes every queued record, writes them with one
@@ -82,8 +84,8 @@ type Stats struct {
 	LastIndex    uint64
 	Pending      int    // records appended but not yet durable
 	Appends      uint64 // records appended
-	Batches      uint64 // batch writes (one write(2) path each)
-	Fsyncs       uint64 // fsyncs of the log (not counting Open/Close/truncations)
+	Batches      uint64 // batch writes (one tidwall WriteBatch each)
+	Fsyncs       uint64 // fsyncs by the policy and Close (not tidwall's own at segment switches, Open or truncations)
 	BytesWritten uint64 // bytes written to segment files
 	Size         int64  // bytes in the segment files now
 	Policy       Policy
