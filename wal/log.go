@@ -845,10 +845,12 @@ func (l *Log) endExclusiveLocked() {
 }
 
 // TruncateFront removes the records before index, so index becomes
-// FirstIndex (after a snapshot that covers them). index may be
-// LastIndex()+1, which empties the log while keeping its position. An index
-// at or before FirstIndex does nothing; one after LastIndex()+1 fails with
-// ErrOutOfRange. It may run concurrently with Append.
+// FirstIndex (after a snapshot that covers them). index may be up to
+// NextIndex(): records before it that are still queued are written (and
+// fsynced per policy) first; index == LastIndex()+1 empties the log while
+// keeping its position. An index at or before FirstIndex does nothing; one
+// after NextIndex() fails with ErrOutOfRange. It may run concurrently with
+// Append.
 func (l *Log) TruncateFront(index uint64) error {
 	l.opMu.Lock()
 	defer l.opMu.Unlock()
@@ -857,10 +859,22 @@ func (l *Log) TruncateFront(index uint64) error {
 		l.mu.Unlock()
 		return err
 	}
-	first, last := l.first, l.durable
+	first, last, next := l.first, l.durable, l.next
 	l.mu.Unlock()
 	if index <= first {
 		return nil
+	}
+	if index > last+1 && index <= next {
+		// Records before index are still queued (a snapshot taken under the
+		// store lock covers NextIndex()-1): write them first.
+		l.commitOnce()
+		l.mu.Lock()
+		err := l.usableLocked()
+		last = l.durable
+		l.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	if index > last+1 {
 		return fmt.Errorf("%w: TruncateFront(%d) with last index %d", ErrOutOfRange, index, last)

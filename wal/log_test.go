@@ -273,6 +273,26 @@ func TestTruncateFront(t *testing.T) {
 	}
 	appendN(t, l, 10, 2)
 	checkRecords(t, l, 201, 210)
+
+	// A snapshot taken under the store lock covers NextIndex()-1, which may
+	// not be durable yet: TruncateFront writes the queue first.
+	var lastQueued uint64
+	for i := uint64(211); i <= 215; i++ {
+		idx, err := l.Append(1, int64(1000+i), payloadFor(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastQueued = idx
+	}
+	if err := l.TruncateFront(lastQueued + 1); err != nil {
+		t.Fatalf("TruncateFront(NextIndex) with records queued: %v", err)
+	}
+	if l.FirstIndex() != 216 || l.LastIndex() != 215 || l.NextIndex() != 216 {
+		t.Fatalf("after TruncateFront(NextIndex): first %d last %d next %d", l.FirstIndex(), l.LastIndex(), l.NextIndex())
+	}
+	if err := l.TruncateFront(217); !errors.Is(err, ErrOutOfRange) {
+		t.Fatalf("TruncateFront(NextIndex+1): %v, want ErrOutOfRange", err)
+	}
 }
 
 func TestTruncateBack(t *testing.T) {
