@@ -565,6 +565,10 @@ ZRANDMEMBER str
 ZRANDMEMBER str 1
 ZRANDMEMBER str abc
 `)
+	// Deliberate deviation: a reply too big to build is refused.
+	if out := zsetExec(d.master, d.clock(), "ZRANDMEMBER z -16777217"); string(out) != "-ERR value is out of range\r\n" {
+		t.Errorf("ZRANDMEMBER z -16777217: %q", out)
+	}
 	// Random replies: right sizes, members of the set, distinct when the
 	// count is positive.
 	members := map[string]bool{"a": true, "b": true, "c": true, "d": true, "e": true, "f": true}
@@ -862,4 +866,49 @@ func TestZSetBig(t *testing.T) {
 ZSCAN big abc
 ZSCAN big 0 COUNT 0
 `)
+}
+
+// TestZSetTTL: changing a sorted set keeps its TTL; storing a result
+// replaces the destination and drops its TTL; an expired set is gone.
+func TestZSetTTL(t *testing.T) {
+	d := newDiffEnv(t)
+	d.run(`
+ZADD keep 1 a 2 b
+ZADD dst 1 x
+ZADD src 5 s
+`)
+	far := d.clock() + 3_600_000
+	for _, k := range []string{"keep", "dst"} {
+		d.redis.Do("PEXPIREAT", k, fmt.Sprint(far))
+		d.master.setExpire([]byte(k), far)
+		d.replica.setExpire([]byte(k), far)
+	}
+	d.run(`
+ZADD keep 3 c
+ZINCRBY keep 1 a
+ZREM keep b
+ZPOPMIN keep
+ZUNIONSTORE dst 1 src
+`)
+	if r := string(d.redis.Do("PTTL", "keep")); r == ":-1\r\n" || r == ":-2\r\n" {
+		t.Fatalf("redis PTTL keep = %q", r)
+	}
+	if got := d.master.keys["keep"].exp; got != far {
+		t.Errorf("keep's expiry %d, want %d", got, far)
+	}
+	if r := string(d.redis.Do("PTTL", "dst")); r != ":-1\r\n" {
+		t.Fatalf("redis PTTL dst = %q", r)
+	}
+	if got := d.master.keys["dst"].exp; got != 0 {
+		t.Errorf("dst's expiry %d, want none", got)
+	}
+	// An expired set reads as missing, and the master records its DEL.
+	past := d.clock() - 1
+	d.master.setExpire([]byte("keep"), past)
+	if out := zsetExec(d.master, d.clock(), "ZCARD keep"); string(out) != ":0\r\n" {
+		t.Errorf("ZCARD of an expired set: %q", out)
+	}
+	if _, ok := d.master.keys["keep"]; ok {
+		t.Errorf("expired set still stored")
+	}
 }
