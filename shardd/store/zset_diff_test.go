@@ -912,3 +912,61 @@ ZUNIONSTORE dst 1 src
 		t.Errorf("expired set still stored")
 	}
 }
+
+// zsetTestSet stands in for the set type (implemented elsewhere in the
+// package) to check that ZUNION/ZINTER/ZDIFF read plain sets through
+// zsetMemberSource as Redis does: every member with score 1.
+type zsetTestSet struct{ members []string }
+
+func (s *zsetTestSet) typeName() string                 { return "set" }
+func (s *zsetTestSet) encoding() string                 { return "hashtable" }
+func (s *zsetTestSet) length() int                      { return len(s.members) }
+func (s *zsetTestSet) clone() object                    { return &zsetTestSet{members: append([]string(nil), s.members...)} }
+func (s *zsetTestSet) appendSnapshot(dst []byte) []byte { return dst }
+func (s *zsetTestSet) zsetMembers(yield func([]byte) bool) {
+	for _, m := range s.members {
+		if !yield([]byte(m)) {
+			return
+		}
+	}
+}
+func (s *zsetTestSet) zsetHasMember(m []byte) bool {
+	for _, x := range s.members {
+		if x == string(m) {
+			return true
+		}
+	}
+	return false
+}
+
+var _ zsetMemberSource = (*zsetTestSet)(nil)
+
+func TestZSetSetSources(t *testing.T) {
+	d := newDiffEnv(t)
+	for k, members := range map[string][]string{"s1": {"a", "x", "y"}, "s2": {"x", "q"}} {
+		d.redis.Do(append([]string{"SADD", k}, members...)...)
+		d.master.setKey([]byte(k), &zsetTestSet{members: members}, 0)
+		d.replica.setKey([]byte(k), &zsetTestSet{members: members}, 0)
+	}
+	d.run(`
+ZADD z 1 a 2 b 3 c 5 x
+ZUNION 2 z s1 WITHSCORES
+ZUNION 3 s1 z s2 WEIGHTS 2 3 4 WITHSCORES
+ZUNION 2 s1 s2 AGGREGATE MAX WITHSCORES
+ZINTER 2 z s1 WITHSCORES
+ZINTER 2 s1 z WEIGHTS 10 1 AGGREGATE MIN WITHSCORES
+ZINTER 2 s1 s1 WITHSCORES
+ZDIFF 2 s1 z WITHSCORES
+ZDIFF 2 z s1 WITHSCORES
+ZDIFF 3 s1 s2 z WITHSCORES
+ZUNIONSTORE dst 2 s1 s2
+ZRANGE dst 0 -1 WITHSCORES
+ZINTERSTORE dst 2 s1 z WEIGHTS 0.5 2
+ZRANGE dst 0 -1 WITHSCORES
+ZDIFFSTORE dst 2 s1 s2
+ZRANGE dst 0 -1 WITHSCORES
+ZRANGE s1 0 -1
+ZCARD s1
+ZRANGESTORE dst s1 0 -1
+`)
+}
