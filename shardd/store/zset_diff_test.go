@@ -918,10 +918,12 @@ ZUNIONSTORE dst 1 src
 // zsetMemberSource as Redis does: every member with score 1.
 type zsetTestSet struct{ members []string }
 
-func (s *zsetTestSet) typeName() string                 { return "set" }
-func (s *zsetTestSet) encoding() string                 { return "hashtable" }
-func (s *zsetTestSet) length() int                      { return len(s.members) }
-func (s *zsetTestSet) clone() object                    { return &zsetTestSet{members: append([]string(nil), s.members...)} }
+func (s *zsetTestSet) typeName() string { return "set" }
+func (s *zsetTestSet) encoding() string { return "hashtable" }
+func (s *zsetTestSet) length() int      { return len(s.members) }
+func (s *zsetTestSet) clone() object {
+	return &zsetTestSet{members: append([]string(nil), s.members...)}
+}
 func (s *zsetTestSet) appendSnapshot(dst []byte) []byte { return dst }
 func (s *zsetTestSet) zsetMembers(yield func([]byte) bool) {
 	for _, m := range s.members {
