@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 	"unsafe"
 )
 
@@ -391,7 +392,7 @@ func zsetArity(c *Call, n int) bool {
 	}
 	name := "?"
 	if len(c.Args) > 0 {
-		name = string(c.Args[0])
+		name = strings.ToLower(string(c.Args[0]))
 	}
 	c.Err(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
 	return false

@@ -131,6 +131,11 @@ func zrandmemberCommand(c *Call) {
 	c.Out = respBulkString(c.Out, z.tree.at(rand.IntN(z.length())).member)
 }
 
+// zsetMaxRandReply bounds the elements ZRANDMEMBER with a negative count
+// may reply (one reply is one buffer here: 2^24 elements is already
+// hundreds of MB).
+const zsetMaxRandReply = 1 << 24
+
 func zrandmemberWithCount(c *Call, l int64, withScores bool) {
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
 	if !ok {
@@ -151,6 +156,12 @@ func zrandmemberWithCount(c *Call, l int64, withScores bool) {
 	}
 	// Repetitions allowed (negative count), or a single element.
 	if !uniq || count == 1 {
+		if count > zsetMaxRandReply {
+			// Redis would build the whole reply (and run out of memory):
+			// refuse instead. A deliberate deviation.
+			c.Err("ERR value is out of range")
+			return
+		}
 		c.Array(int(count) * mul)
 		for i := int64(0); i < count; i++ {
 			c.zsetReply(z.tree.at(rand.IntN(size)), withScores)

@@ -232,7 +232,13 @@ func zsetAppendScore(dst []byte, f float64) []byte {
 		return append(dst, "$4\r\n-inf\r\n"...)
 	}
 	var buf [40]byte
-	num := strconv.AppendFloat(buf[:0], f, 'g', 17, 64)
+	var num []byte
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 && (f != 0 || !math.Signbit(f)) {
+		// Integral: "%.17g" prints the plain integer, and this is faster.
+		num = strconv.AppendInt(buf[:0], int64(f), 10)
+	} else {
+		num = strconv.AppendFloat(buf[:0], f, 'g', 17, 64)
+	}
 	dst = append(dst, '$')
 	dst = strconv.AppendInt(dst, int64(len(num)), 10)
 	dst = append(dst, '\r', '\n')

@@ -83,7 +83,14 @@ func (n *zsetNode) insert(it zsetItem) {
 		n.size++
 		i, _ := n.search(&it)
 		if n.children == nil {
-			n.items = append(n.items, zsetItem{})
+			if len(n.items) == cap(n.items) {
+				// Grow by a quarter, not append's double: most sorted sets
+				// are small and live in one leaf.
+				grown := make([]zsetItem, len(n.items), min(len(n.items)+max(2, len(n.items)/4), zsetTreeMaxItems))
+				copy(grown, n.items)
+				n.items = grown
+			}
+			n.items = n.items[:len(n.items)+1]
 			copy(n.items[i+1:], n.items[i:])
 			n.items[i] = it
 			return
