@@ -101,7 +101,8 @@ func (s *Server) snapshot(lockHeld bool) error {
 		unlock()
 		return err
 	}
-	index, epoch := s.wal.LastIndex(), s.epoch
+	// The store holds the effects of every appended record, durable or not.
+	index, epoch := s.wal.NextIndex()-1, s.epoch
 	dirty := s.dirty.Load()
 	unlock()
 	defer func() { lock(); sn.Close(); unlock() }()
