@@ -396,3 +396,25 @@ func TestProtocolErrorIs(t *testing.T) {
 		t.Fatal("newline in error")
 	}
 }
+
+// FuzzFastCount checks that the count-line fast path agrees with the
+// general path (first '\r', a byte after it, string2ll).
+func FuzzFastCount(f *testing.F) {
+	for _, s := range []string{"$3\r\n", "*0\r\n", "$0\rx", "$12345678901\r\n", "$0123\r\n", "$-1\r\n", "$1\r", "*99999999999999\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if len(line) == 0 || (line[0] != '*' && line[0] != '$') {
+			return // callers pass count lines only
+		}
+		n, i := fastCount(line)
+		if i == 0 {
+			return
+		}
+		j := bytes.IndexByte(line, '\r')
+		m, ok := parseInt(line[1:max(j, 1)])
+		if j != i || j+2 > len(line) || !ok || m != n {
+			t.Fatalf("fastCount(%q) = %d at %d; general path: %d, %v at %d", line, n, i, m, ok, j)
+		}
+	})
+}

@@ -77,6 +77,8 @@ func serveMini(c net.Conn, auth bool) {
 			out = AppendError(out, ErrWrongArity("ping"))
 		case spec.Name == "echo":
 			out = AppendBulk(out, args[1])
+		case spec.Name == "command" || (spec.Parent != nil && spec.Parent.Name == "command"):
+			out = AppendCommandReply(out, args)
 		default:
 			out = AppendError(out, "ERR mini server does not run "+spec.FullName)
 		}
@@ -121,6 +123,9 @@ func diffInputs() []string {
 		"foo " + strings.Repeat("x", 200) + " y\r\n",
 		strings.Repeat("f", 200) + " y\r\n",
 		"foo " + strings.Repeat("a", 100) + " " + strings.Repeat("b", 100) + " c\r\n",
+		"foo " + strings.Repeat("x", 125) + " abcdef z\r\n",
+		"foo " + strings.Repeat("x", 124) + " abcdef z\r\n",
+		"foo " + strings.Repeat("x", 126) + " abcdef z\r\n",
 		"*2\r\n$3\r\nfoo\r\n$5\r\na\r\nb\x00\r\n",
 		"*3\r\n$3\r\nf\ro\r\n$2\r\n\n\n\r\n$0\r\n\r\n",
 		"*1\r\n$4\r\n\x00foo\r\n",

@@ -77,13 +77,16 @@ func (r *Reader) scanReply() (bool, error) {
 			continue
 		}
 		line := r.buf[r.pos:r.w]
-		i := bytes.IndexByte(line, '\n')
+		i := bytes.IndexByte(line[r.scan:], '\n')
 		if i < 0 {
+			r.scan = len(line) // resume there: a trickling line costs linear time
 			if int64(r.w-r.r) > r.lim.MaxReplyLen {
 				return false, fmt.Errorf("%w: frame over %d bytes", ErrReplyTooLarge, r.lim.MaxReplyLen)
 			}
 			return false, nil
 		}
+		i += r.scan
+		r.scan = 0
 		if i < 2 || line[i-1] != '\r' {
 			return false, fmt.Errorf("%w: line %q not terminated by CRLF", ErrInvalidReply, clip(line[:i+1]))
 		}
