@@ -1,9 +1,6 @@
 package proto
 
-import (
-	"sort"
-	"strings"
-)
+import "sort"
 
 //go:generate go run ./internal/gencmd -out commands_gen.go
 
@@ -460,7 +457,12 @@ func ErrUnknownSubcommand(args [][]byte) string {
 	b = append(b, truncate(cString(sub), 128)...)
 	b = append(b, "'. Try "...)
 	if len(args) > 0 {
-		b = append(b, strings.ToUpper(string(cString(args[0])))...)
+		for _, c := range cString(args[0]) { // C's toupper: ASCII only
+			if c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			b = append(b, c)
+		}
 	}
 	b = append(b, " HELP."...)
 	return mapCRLF(b)

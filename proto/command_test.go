@@ -254,6 +254,8 @@ func TestGlobMatch(t *testing.T) {
 		{"GET", "get", false, false}, {"a**b", "axxb", false, true}, {"*a*b*c*", "xaybzc", false, true},
 		{"abc\\", "abc\\", false, true}, {"", "", false, true}, {"", "a", false, false}, {"a", "", false, false},
 		{strings.Repeat("*a", 30) + "b", strings.Repeat("a", 60), false, false},
+		{"[\x01-\xff]", "A", false, false}, // signed chars: the range is [-1, 1]
+		{"[\x80-\xff]", "\x90", false, true},
 	} {
 		if got := GlobMatch([]byte(tc.pat), []byte(tc.s), tc.nocase); got != tc.want {
 			t.Errorf("GlobMatch(%q, %q, %v) = %v", tc.pat, tc.s, tc.nocase, got)

@@ -264,7 +264,7 @@ func (r *Reader) parseCommand() ([][]byte, bool, error) {
 						r.stuck = true
 						return r.waitLine(line, msgTooBigBulkCount)
 					}
-					return nil, false, protoErr(msgExpectedDollarPrefix + string(sanitizeByte(line[0])) + msgExpectedDollarPostfix)
+					return nil, false, protoErr(msgExpectedDollarPrefix + string([]byte{sanitizeByte(line[0])}) + msgExpectedDollarPostfix)
 				}
 				n, ok = parseInt(line[1:i])
 			}

@@ -418,3 +418,18 @@ func FuzzFastCount(f *testing.F) {
 		}
 	})
 }
+
+func TestReset(t *testing.T) {
+	r := NewReader(strings.NewReader("*2\r\n$3\r\nGET\r\n"), Limits{})
+	if _, err := r.ReadCommand(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v", err)
+	}
+	r.Reset(strings.NewReader("PING\r\n"))
+	args, err := r.ReadCommand()
+	if err != nil || len(args) != 1 || string(args[0]) != "PING" {
+		t.Fatalf("after Reset: %q, %v", args, err)
+	}
+	if _, err := r.ReadCommand(); err != io.EOF {
+		t.Fatalf("err %v", err)
+	}
+}

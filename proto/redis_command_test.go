@@ -363,3 +363,46 @@ func TestCommandDocsParses(t *testing.T) {
 		t.Error("COMMAND LIST lacks client|setinfo")
 	}
 }
+
+// TestGlobMatchesRedis compares GlobMatch with KEYS (stringmatchlen,
+// case-sensitive) for random patterns over awkward key names.
+func TestGlobMatchesRedis(t *testing.T) {
+	c := testutil.DialRaw(t, testutil.StartRedis(t))
+	keys := []string{"a", "b", "ab", "abc", "A", "aXb", "a-b", "\x90", "\xff", "[", "]", "\\", "*", "?", "^",
+		"hello", "hallo", "hxllo", "h\\llo", "a]b", "-", "aa", "aaa", "ba"}
+	for _, k := range keys {
+		c.Do("SET", k, "1")
+	}
+	seed := uint64(11)
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 4))
+	alphabet := []string{"a", "b", "*", "?", "[", "]", "^", "-", "\\", "\x90", "\xff", "A", "h", "l"}
+	patterns := []string{"h?llo", "h*llo", "h[ae]llo", "h[^e]llo", "h[a-b]llo", "[", "[a", "\\", "a\\", "[\\]]", "[]]", "*[", "[^]"}
+	for range 600 {
+		var b strings.Builder
+		for range 1 + rng.IntN(6) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		if p := b.String(); p != "*" {
+			patterns = append(patterns, p)
+		}
+	}
+	for _, p := range patterns {
+		v := mustParse(t, c.Do("KEYS", p))
+		var want []string
+		for _, e := range v.Array {
+			want = append(want, string(e.Str))
+		}
+		sort.Strings(want)
+		var got []string
+		for _, k := range keys {
+			if GlobMatch([]byte(p), []byte(k), false) {
+				got = append(got, k)
+			}
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("pattern %q: redis %q, shoal %q", p, want, got)
+		}
+	}
+}
