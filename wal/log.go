@@ -63,6 +63,7 @@ type Log struct {
 	pendingBytes int
 	changed      chan struct{} // closed and replaced whenever the state changes
 	failErr      error
+	failed       atomic.Pointer[error] // failErr, readable without mu
 	closed       bool
 	exclusive    bool // TruncateBack or Reset is draining the queue: Appends wait
 	cache        tailCache
@@ -608,6 +609,7 @@ func (l *Log) fail(cause error, what string) {
 		return
 	}
 	l.failErr = fmt.Errorf("%w: %s: %w", ErrWriteFailed, what, cause)
+	l.failed.Store(&l.failErr)
 	dropped := len(l.queue)
 	l.queue, l.pendingBytes = nil, 0
 	l.logger.Error("wal: write-ahead log failed; refusing further writes until reopened",
@@ -618,10 +620,12 @@ func (l *Log) fail(cause error, what string) {
 
 // Err returns nil, or the error (wrapping ErrWriteFailed) that put the log in
 // its failed state.
+// It takes no lock: servers call it before every write.
 func (l *Log) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.failErr
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // FirstIndex returns the index of the first record in the log. When the log
