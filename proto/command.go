@@ -1,9 +1,6 @@
 package proto
 
-import (
-	"sort"
-	"strings"
-)
+import "sort"
 
 //go:generate go run ./internal/gencmd -out commands_gen.go
 
@@ -211,7 +208,7 @@ type CommandSpec struct {
 	// extraDocArgs is the raw "arguments" docs value of a hand-written spec.
 	extraDocArgs string
 
-	subs        map[string]*CommandSpec
+	subs        *nameTable
 	getKeys     keysProc
 	hasKeySpecs bool // a key spec not marked not_key
 	varFlags    bool // a key spec marked variable_flags
@@ -225,12 +222,7 @@ func (s *CommandSpec) Sub(sub []byte) *CommandSpec {
 	if s.subs == nil {
 		return nil
 	}
-	var buf [maxNameLen]byte
-	name, ok := lowerInto(buf[:], sub)
-	if !ok {
-		return nil
-	}
-	return s.subs[string(name)]
+	return s.subs.lookup(sub)
 }
 
 // CheckArity reports whether nargs arguments (the command name included)
@@ -244,43 +236,85 @@ func CheckArity(s *CommandSpec, nargs int) bool {
 const maxNameLen = 32
 
 var (
-	commandTable  []*CommandSpec          // top level, sorted by name
-	commandByName map[string]*CommandSpec // top level, lower-case names
+	commandTable  []*CommandSpec // top level, sorted by name
+	commandByName *nameTable     // top level
 )
 
-func lowerInto(buf, name []byte) ([]byte, bool) {
-	if len(name) > len(buf) {
-		return nil, false
+// nameTable finds specs by case-insensitive name without allocating: an
+// open-addressing table (load factor at most 1/4) whose hash is computed in
+// the loop that lower-cases the name. It is faster than a map[string]
+// lookup, whose string hash dominated the cost.
+type nameTable struct {
+	slots []*CommandSpec
+	mask  uint32
+}
+
+const fnvOffset, fnvPrime = 2166136261, 16777619
+
+// hashName is FNV-1a; command names are short, so the per-byte chain is
+// cheaper than word-wise hashing (which stalls on store forwarding after
+// the byte-wise lower-casing).
+func hashName(name string) uint32 {
+	h := uint32(fnvOffset)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint32(name[i])) * fnvPrime
 	}
+	return h
+}
+
+func newNameTable(specs []*CommandSpec) *nameTable {
+	size := 8
+	for size < 4*len(specs) {
+		size *= 2
+	}
+	t := &nameTable{slots: make([]*CommandSpec, size), mask: uint32(size - 1)}
+	for _, s := range specs {
+		i := hashName(s.Name) & t.mask
+		for t.slots[i] != nil {
+			if t.slots[i].Name == s.Name {
+				panic("proto: duplicate command " + s.FullName)
+			}
+			i = (i + 1) & t.mask
+		}
+		t.slots[i] = s
+	}
+	return t
+}
+
+func (t *nameTable) lookup(name []byte) *CommandSpec {
+	if len(name) > maxNameLen {
+		return nil
+	}
+	var buf [maxNameLen]byte
+	h := uint32(fnvOffset)
 	for i, c := range name {
-		if c >= 'A' && c <= 'Z' {
+		if c-'A' < 26 {
 			c += 'a' - 'A'
 		}
 		buf[i] = c
+		h = (h ^ uint32(c)) * fnvPrime // hashName, fused with lower-casing
 	}
-	return buf[:len(name)], true
+	lower := buf[:len(name)]
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i]
+		if s == nil || s.Name == string(lower) {
+			return s
+		}
+	}
 }
 
 // Lookup returns the top-level command named name (any case, as Redis's
 // command table), or nil. It does not allocate.
-func Lookup(name []byte) *CommandSpec {
-	var buf [maxNameLen]byte
-	n, ok := lowerInto(buf[:], name)
-	if !ok {
-		return nil
-	}
-	return commandByName[string(n)]
-}
+func Lookup(name []byte) *CommandSpec { return commandByName.lookup(name) }
 
 // LookupString is Lookup for a string name.
 func LookupString(name string) *CommandSpec {
-	var buf [maxNameLen]byte
 	if len(name) > maxNameLen {
 		return nil
 	}
+	var buf [maxNameLen]byte
 	n := copy(buf[:], name)
-	l, _ := lowerInto(buf[:], buf[:n])
-	return commandByName[string(l)]
+	return commandByName.lookup(buf[:n])
 }
 
 // LookupSub returns the subcommand sub of the container command name (any
@@ -423,7 +457,12 @@ func ErrUnknownSubcommand(args [][]byte) string {
 	b = append(b, truncate(cString(sub), 128)...)
 	b = append(b, "'. Try "...)
 	if len(args) > 0 {
-		b = append(b, strings.ToUpper(string(cString(args[0])))...)
+		for _, c := range cString(args[0]) { // C's toupper: ASCII only
+			if c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			b = append(b, c)
+		}
 	}
 	b = append(b, " HELP."...)
 	return mapCRLF(b)
@@ -433,28 +472,23 @@ func ErrUnknownSubcommand(args [][]byte) string {
 // hand-written extras. It panics on an inconsistent table (a programming
 // error caught by any test).
 func registerCommands(specs []*CommandSpec) {
-	commandByName = make(map[string]*CommandSpec, len(specs))
 	for _, s := range specs {
 		if len(s.Name) > maxNameLen {
 			panic("proto: command name too long: " + s.Name)
 		}
-		if _, dup := commandByName[s.Name]; dup {
-			panic("proto: duplicate command " + s.Name)
-		}
-		commandByName[s.Name] = s
 		prepareSpec(s)
 		if len(s.Subcommands) > 0 {
-			s.subs = make(map[string]*CommandSpec, len(s.Subcommands))
 			for _, sub := range s.Subcommands {
 				if len(sub.Name) > maxNameLen {
 					panic("proto: subcommand name too long: " + sub.FullName)
 				}
 				sub.Parent = s
-				s.subs[sub.Name] = sub
 				prepareSpec(sub)
 			}
+			s.subs = newNameTable(s.Subcommands)
 		}
 	}
+	commandByName = newNameTable(specs)
 	commandTable = append([]*CommandSpec(nil), specs...)
 	sort.Slice(commandTable, func(i, j int) bool { return commandTable[i].Name < commandTable[j].Name })
 }

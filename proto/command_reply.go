@@ -212,6 +212,8 @@ func appendGetKeys(dst []byte, cmd [][]byte, withFlags bool) []byte {
 // GlobMatch reports whether str matches the glob pattern exactly as Redis
 // 7.0's stringmatchlen does (KEYS, SCAN MATCH, COMMAND LIST FILTERBY
 // PATTERN): '*', '?', '[...]' with '^' negation and ranges, '\' escapes.
+// Like stringmatchlen, "*" does not match the empty string: KEYS and SCAN
+// treat a lone "*" as "everything" before matching, and so must callers.
 func GlobMatch(pattern, str []byte, nocase bool) bool {
 	skip := false
 	return globMatch(pattern, str, nocase, &skip)
@@ -268,12 +270,13 @@ func globMatch(p, s []byte, nocase bool, skipLonger *bool) bool {
 					p = nil
 					break
 				} else if len(p) >= 3 && p[1] == '-' {
-					start, end, c := p[0], p[2], s[0]
+					// C compares plain (signed) chars here.
+					start, end, c := int8(p[0]), int8(p[2]), int8(s[0])
 					if start > end {
 						start, end = end, start
 					}
 					if nocase {
-						start, end, c = lowerByte(start), lowerByte(end), lowerByte(c)
+						start, end, c = int8(lowerByte(byte(start))), int8(lowerByte(byte(end))), int8(lowerByte(byte(c)))
 					}
 					p = p[2:]
 					if c >= start && c <= end {

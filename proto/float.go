@@ -165,21 +165,18 @@ func ldFromBig(f *big.Float) LongDouble {
 
 // ParseLongDouble parses b as Redis 7.0's string2ld does (strtold in the C
 // locale): optional sign, decimal or hexadecimal ("0x1.8p3") notation,
-// "inf"/"infinity" in any case; the whole input must be consumed (up to a
-// NUL byte, as C strings end there), no leading space, at most 5119 bytes.
+// "inf"/"infinity" in any case; the whole input must be consumed (so no
+// NUL byte), no leading space, at most 5119 bytes.
 // NaN, and overflow or underflow to zero, are refused. The result is
 // correctly rounded to 64 bits.
 func ParseLongDouble(b []byte) (LongDouble, bool) {
 	if len(b) == 0 || len(b) >= maxLDChar {
 		return LongDouble{}, false
 	}
-	for i, c := range b {
-		if c == 0 {
-			b = b[:i]
-			break
-		}
+	if hasNUL(b) {
+		return LongDouble{}, false // strtold would stop there: not all consumed
 	}
-	if len(b) == 0 || isSpace(b[0]) {
+	if isSpace(b[0]) {
 		return LongDouble{}, false
 	}
 	neg := false

@@ -57,6 +57,9 @@ type Reader struct {
 
 	inReply bool
 
+	scan  int  // bytes of the current line already searched for its end
+	stuck bool // the current line has a NUL before its end: Redis never sees the end
+
 	smallRuns int   // commands in a row that fit in DefaultBufferSize (see release)
 	readErr   error // error returned together with data by the io.Reader
 	err       error // sticky error
@@ -101,13 +104,37 @@ func (r *Reader) Reset(rd io.Reader) {
 func (r *Reader) SetAuthRequired(required bool) { r.authRequired = required }
 
 // Buffered returns the number of bytes already read from the connection and
-// not yet consumed by a returned command or reply. A server calls
-// ReadCommand while Buffered() > 0 to run a whole pipeline and flushes its
-// replies once when it reaches 0. Note that the buffered bytes may be an
-// incomplete command, in which case ReadCommand blocks on the connection;
-// a server that wants to flush before any blocking read can wrap its
-// net.Conn in an io.Reader whose Read flushes pending replies first.
+// not yet consumed by a returned command or reply. When it is 0, the next
+// ReadCommand will read from the connection. When it is not 0, the
+// buffered bytes may still be an incomplete request, so a server must not
+// hold its replies back just because Buffered() > 0: a client may wait for
+// them before sending the rest (Redis's own test suite does). Use
+// FlushBeforeRead to flush exactly when the Reader is about to read.
 func (r *Reader) Buffered() int { return r.w - r.r }
+
+// FlushBeforeRead returns an io.Reader that calls flush before every Read
+// of rd. A server reading requests with a Reader over
+// FlushBeforeRead(conn, writeReplies) writes the replies of a whole
+// pipeline at once, exactly when it has run every buffered request and is
+// about to wait for more: the Reader reads from rd only when it needs
+// bytes. This is what Redis does (replies go out before the event loop
+// sleeps) and it cannot deadlock on a client that waits for replies after
+// sending part of a request. If flush fails, Read returns its error.
+func FlushBeforeRead(rd io.Reader, flush func() error) io.Reader {
+	return &flushingReader{rd: rd, flush: flush}
+}
+
+type flushingReader struct {
+	rd    io.Reader
+	flush func() error
+}
+
+func (f *flushingReader) Read(p []byte) (int, error) {
+	if err := f.flush(); err != nil {
+		return 0, err
+	}
+	return f.rd.Read(p)
+}
 
 // ReadCommand reads the next request, multibulk ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
 // or inline ("GET k\r\n", split like Redis's sdssplitargs). Empty requests
@@ -192,56 +219,58 @@ func (r *Reader) parseCommand() ([][]byte, bool, error) {
 		}
 		// "*<count>\r\n"
 		line := r.buf[r.r:r.w]
-		i := bytes.IndexByte(line, '\r')
-		if i >= 0 && i+2 <= len(line) {
-			n, ok := parseInt(line[1:i])
-			if ok && n <= int64(r.lim.MaxMultibulkLen) {
-				if n > 10 && r.authRequired {
-					return nil, false, protoErr(msgUnauthMultibulkLen)
-				}
-				// Redis skips the byte after '\r' without looking at it.
-				r.r += i + 2
-				if n <= 0 {
-					return nil, true, nil
-				}
-				r.inMulti = true
-				r.pending = int(n)
-				r.pos = r.r
-				r.bulk = -1
-				r.spans = r.spans[:0]
-			} else if !hasNUL(line[:i]) {
-				return nil, false, protoErr(msgInvalidMultibulkLen)
-			} else {
-				i = -1 // Redis's strchr stops at the NUL: no line end yet
+		n, i := fastCount(line)
+		ok := i > 0
+		if !ok {
+			if i = r.lineEnd(line, '\r'); i < 0 {
+				return r.waitLine(line, msgTooBigMbulkCount)
 			}
+			n, ok = parseInt(line[1:i])
 		}
-		if !r.inMulti {
-			if len(line) > r.lim.MaxInlineLen && (i < 0 || hasNUL(line[:i])) {
-				return nil, false, protoErr(msgTooBigMbulkCount)
+		if !ok || n > int64(r.lim.MaxMultibulkLen) {
+			if hasNUL(line[:i]) {
+				r.stuck = true // Redis's strchr stops at the NUL
+				return r.waitLine(line, msgTooBigMbulkCount)
 			}
-			return nil, false, nil
+			return nil, false, protoErr(msgInvalidMultibulkLen)
 		}
+		if n > 10 && r.authRequired {
+			return nil, false, protoErr(msgUnauthMultibulkLen)
+		}
+		// Redis skips the byte after '\r' without looking at it.
+		r.r += i + 2
+		r.scan = 0
+		if n <= 0 {
+			return nil, true, nil
+		}
+		r.inMulti = true
+		r.pending = int(n)
+		r.pos = r.r
+		r.bulk = -1
+		r.spans = r.spans[:0]
 	}
 	for r.pending > 0 {
 		if r.bulk < 0 {
 			// "$<len>\r\n"
 			line := r.buf[r.pos:r.w]
-			i := bytes.IndexByte(line, '\r')
-			if i < 0 || i+2 > len(line) {
-				if len(line) > r.lim.MaxInlineLen && (i < 0 || hasNUL(line[:i])) {
-					return nil, false, protoErr(msgTooBigBulkCount)
-				}
-				return nil, false, nil
-			}
-			if line[0] != '$' {
-				if hasNUL(line[:i]) {
+			n, i := fastCount(line)
+			ok := i > 0 && line[0] == '$'
+			if !ok {
+				if i = r.lineEnd(line, '\r'); i < 0 {
 					return r.waitLine(line, msgTooBigBulkCount)
 				}
-				return nil, false, protoErr(msgExpectedDollarPrefix + string(sanitizeByte(line[0])) + msgExpectedDollarPostfix)
+				if line[0] != '$' {
+					if hasNUL(line[:i]) {
+						r.stuck = true
+						return r.waitLine(line, msgTooBigBulkCount)
+					}
+					return nil, false, protoErr(msgExpectedDollarPrefix + string([]byte{sanitizeByte(line[0])}) + msgExpectedDollarPostfix)
+				}
+				n, ok = parseInt(line[1:i])
 			}
-			n, ok := parseInt(line[1:i])
 			if !ok || n < 0 || n > r.lim.MaxBulkLen {
 				if hasNUL(line[:i]) {
+					r.stuck = true
 					return r.waitLine(line, msgTooBigBulkCount)
 				}
 				return nil, false, protoErr(msgInvalidBulkLen)
@@ -250,6 +279,7 @@ func (r *Reader) parseCommand() ([][]byte, bool, error) {
 				return nil, false, protoErr(msgUnauthBulkLen)
 			}
 			r.pos += i + 2
+			r.scan = 0
 			r.bulk = n
 			if n >= bigArgLen {
 				if avail := int64(r.w - r.pos); avail < n+2 {
@@ -288,10 +318,72 @@ func (r *Reader) parseCommand() ([][]byte, bool, error) {
 	return args, true, nil
 }
 
-// waitLine handles a count line that Redis cannot see the end of because
-// of a NUL byte: wait for more bytes, up to the inline limit.
+// fastCount parses the common count line: a type byte, 1 to 12 digits
+// without a leading zero (or just "0"), '\r' and at least one more byte.
+// It returns the index of the '\r', or 0 when the line needs the general
+// path (incomplete, negative, long, malformed). What it accepts, the
+// general path accepts with the same value.
+func fastCount(line []byte) (int64, int) {
+	if len(line) < 4 {
+		return 0, 0
+	}
+	c := line[1]
+	if c == '0' {
+		if line[2] == '\r' {
+			return 0, 2
+		}
+		return 0, 0
+	}
+	if c-'1' >= 9 {
+		return 0, 0
+	}
+	n := int64(c - '0')
+	end := min(len(line)-1, 14) // the '\r' needs a byte after it
+	for i := 2; i < end; i++ {
+		c = line[i]
+		if c-'0' < 10 {
+			n = n*10 + int64(c-'0')
+			continue
+		}
+		if c == '\r' {
+			return n, i
+		}
+		return 0, 0
+	}
+	return 0, 0
+}
+
+// lineEnd finds the terminator of a count line ('\r', followed by at least
+// one byte, which Redis does not check) or of an inline line ('\n'). It
+// returns -1 while the line is incomplete. The search resumes where the
+// previous one stopped, so a line trickling in costs linear time, and a
+// line Redis can never terminate (a NUL before the terminator: its strchr
+// stops there) is remembered as stuck.
+func (r *Reader) lineEnd(line []byte, term byte) int {
+	if r.stuck {
+		return -1
+	}
+	i := bytes.IndexByte(line[r.scan:], term)
+	if i < 0 {
+		r.scan = len(line)
+		return -1
+	}
+	i += r.scan
+	r.scan = i
+	if term == '\r' && i+2 > len(line) {
+		return -1
+	}
+	return i
+}
+
+// waitLine waits for more of a count line. Like Redis, it fails once more
+// than the inline limit is buffered and no terminator is visible (none, or
+// a NUL before it).
 func (r *Reader) waitLine(line []byte, tooBig string) ([][]byte, bool, error) {
-	if len(line) > r.lim.MaxInlineLen {
+	if len(line) <= r.lim.MaxInlineLen {
+		return nil, false, nil
+	}
+	if i := bytes.IndexByte(line, '\r'); r.stuck || i < 0 || hasNUL(line[:i]) {
 		return nil, false, protoErr(tooBig)
 	}
 	return nil, false, nil
@@ -315,9 +407,10 @@ func (r *Reader) buildArgs(base int) [][]byte {
 // parseInline parses one inline request line at r.r.
 func (r *Reader) parseInline() ([][]byte, bool, error) {
 	line := r.buf[r.r:r.w]
-	i := bytes.IndexByte(line, '\n')
+	i := r.lineEnd(line, '\n')
 	if i >= 0 && hasNUL(line[:i]) {
-		i = -1 // Redis's strchr stops at the NUL
+		r.stuck = true // Redis's strchr stops at the NUL
+		i = -1
 	}
 	if i < 0 {
 		if len(line) > r.lim.MaxInlineLen {
@@ -329,6 +422,7 @@ func (r *Reader) parseInline() ([][]byte, bool, error) {
 	if end > 0 && line[end-1] == '\r' {
 		end--
 	}
+	r.scan = 0
 	spans, ok := splitArgs(line[:end], r.spans[:0])
 	r.spans = spans
 	if !ok {
@@ -564,16 +658,27 @@ func splitArgs(line []byte, spans []span) (_ []span, ok bool) {
 					w++
 				}
 			default:
+				// Unquoted: copy a run of plain bytes in one go.
+				for p < n {
+					c = line[p]
+					if c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '"' || c == '\'' {
+						break
+					}
+					line[w] = c
+					w++
+					p++
+				}
+				if p >= n {
+					done = true // end of line: C's '\0'
+					continue
+				}
 				switch c {
-				case ' ', '\n', '\r', '\t', 0:
-					done = true
 				case '"':
 					inq = true
 				case '\'':
 					insq = true
 				default:
-					line[w] = c
-					w++
+					done = true
 				}
 			}
 			if p < n {

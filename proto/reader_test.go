@@ -396,3 +396,40 @@ func TestProtocolErrorIs(t *testing.T) {
 		t.Fatal("newline in error")
 	}
 }
+
+// FuzzFastCount checks that the count-line fast path agrees with the
+// general path (first '\r', a byte after it, string2ll).
+func FuzzFastCount(f *testing.F) {
+	for _, s := range []string{"$3\r\n", "*0\r\n", "$0\rx", "$12345678901\r\n", "$0123\r\n", "$-1\r\n", "$1\r", "*99999999999999\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if len(line) == 0 || (line[0] != '*' && line[0] != '$') {
+			return // callers pass count lines only
+		}
+		n, i := fastCount(line)
+		if i == 0 {
+			return
+		}
+		j := bytes.IndexByte(line, '\r')
+		m, ok := parseInt(line[1:max(j, 1)])
+		if j != i || j+2 > len(line) || !ok || m != n {
+			t.Fatalf("fastCount(%q) = %d at %d; general path: %d, %v at %d", line, n, i, m, ok, j)
+		}
+	})
+}
+
+func TestReset(t *testing.T) {
+	r := NewReader(strings.NewReader("*2\r\n$3\r\nGET\r\n"), Limits{})
+	if _, err := r.ReadCommand(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v", err)
+	}
+	r.Reset(strings.NewReader("PING\r\n"))
+	args, err := r.ReadCommand()
+	if err != nil || len(args) != 1 || string(args[0]) != "PING" {
+		t.Fatalf("after Reset: %q, %v", args, err)
+	}
+	if _, err := r.ReadCommand(); err != io.EOF {
+		t.Fatalf("err %v", err)
+	}
+}

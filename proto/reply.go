@@ -77,13 +77,16 @@ func (r *Reader) scanReply() (bool, error) {
 			continue
 		}
 		line := r.buf[r.pos:r.w]
-		i := bytes.IndexByte(line, '\n')
+		i := bytes.IndexByte(line[r.scan:], '\n')
 		if i < 0 {
+			r.scan = len(line) // resume there: a trickling line costs linear time
 			if int64(r.w-r.r) > r.lim.MaxReplyLen {
 				return false, fmt.Errorf("%w: frame over %d bytes", ErrReplyTooLarge, r.lim.MaxReplyLen)
 			}
 			return false, nil
 		}
+		i += r.scan
+		r.scan = 0
 		if i < 2 || line[i-1] != '\r' {
 			return false, fmt.Errorf("%w: line %q not terminated by CRLF", ErrInvalidReply, clip(line[:i+1]))
 		}
@@ -209,6 +212,36 @@ func (v Value) String() string {
 		return b.String()
 	}
 	return "(invalid)"
+}
+
+// AppendValue appends v encoded as RESP2. For a Value parsed from a frame
+// read by ReadReply, the result is that frame byte for byte.
+func AppendValue(dst []byte, v Value) []byte {
+	switch v.Kind {
+	case KindSimpleString:
+		dst = append(dst, '+')
+		dst = append(dst, v.Str...)
+		return append(dst, '\r', '\n')
+	case KindError:
+		dst = append(dst, '-')
+		dst = append(dst, v.Str...)
+		return append(dst, '\r', '\n')
+	case KindInteger:
+		return AppendInt(dst, v.Int)
+	case KindBulk:
+		return AppendBulk(dst, v.Str)
+	case KindNullBulk:
+		return AppendNullBulk(dst)
+	case KindNullArray:
+		return AppendNullArray(dst)
+	case KindArray:
+		dst = AppendArray(dst, len(v.Array))
+		for _, e := range v.Array {
+			dst = AppendValue(dst, e)
+		}
+		return dst
+	}
+	return dst
 }
 
 // maxParseDepth bounds the nesting ParseReply accepts (Redis replies nest

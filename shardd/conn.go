@@ -63,7 +63,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 		done:    make(chan struct{}),
 	}
 	c.src = &peekConn{Conn: nc}
-	c.rd = proto.NewReader(c.src, s.limits())
+	// Replies go out exactly when every buffered request has run and the
+	// reader is about to wait for more: one write per pipeline, and no
+	// deadlock with a client that sent part of its next request.
+	c.rd = proto.NewReader(proto.FlushBeforeRead(c.src, c.flushForRead), s.limits())
 	c.authed = *s.requirePass.Load() == ""
 	c.rd.SetAuthRequired(!c.authed) // Redis limits what unauthenticated clients may send
 	c.lastCmd.Store(time.Now().UnixMilli())
@@ -108,7 +111,7 @@ func (c *conn) serve() {
 			c.flush()
 			return
 		}
-		if c.rd.Buffered() == 0 || len(c.out) > 64<<10 {
+		if len(c.out) > 64<<10 {
 			if !c.flush() {
 				return
 			}
@@ -147,6 +150,16 @@ func (c *conn) flush() bool {
 		c.out = c.out[:0]
 	}
 	return err == nil
+}
+
+// errFlush stops the reader when replies could not be sent.
+var errFlush = errors.New("shardd: replies not sent")
+
+func (c *conn) flushForRead() error {
+	if !c.flush() {
+		return errFlush
+	}
+	return nil
 }
 
 func (c *conn) cleanup() {

@@ -104,3 +104,28 @@ func TestHello3IsRefusedSoClientsFallBackToRESP2(t *testing.T) {
 		t.Fatalf("HELLO = %q", got)
 	}
 }
+
+// A client that sends a whole request plus the start of the next and then
+// waits must get the first reply (replies are flushed whenever the reader
+// would wait, not only when its buffer is empty).
+func TestReplyFlushedBeforeWaitingForRestOfPipeline(t *testing.T) {
+	_, addr := startServer(t)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nEC")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil || line != "+PONG\r\n" {
+		t.Fatalf("first reply %q, %v", line, err)
+	}
+	c.Write([]byte("HO\r\n$2\r\nhi\r\n"))
+	if line, err = r.ReadString('\n'); err != nil || line != "$2\r\n" {
+		t.Fatalf("second reply %q, %v", line, err)
+	}
+}

@@ -1,7 +1,6 @@
 package shardd
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -103,7 +102,7 @@ func (s *Server) snapshot(lockHeld bool) error {
 		unlock()
 		return err
 	}
-	// The store holds every record appended so far, durable or not yet.
+	// The store holds the effects of every appended record, durable or not.
 	index, epoch := s.wal.NextIndex()-1, s.epoch
 	dirty := s.dirty.Load()
 	unlock()
@@ -130,9 +129,7 @@ func (s *Server) snapshot(lockHeld bool) error {
 		s.lastSaveOK.Store(false)
 		return fmt.Errorf("committing snapshot: %w", err)
 	}
-	if err := s.wal.WaitDurable(context.Background(), index); err != nil && index > 0 {
-		s.log.Warn("snapshot saved but its records are not durable", "index", index, "err", err)
-	} else if err := s.wal.TruncateFront(index + 1); err != nil {
+	if err := s.wal.TruncateFront(index + 1); err != nil {
 		s.log.Warn("truncating the log after a snapshot", "err", err)
 	}
 	s.dirty.Add(-dirty)

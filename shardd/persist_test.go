@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shoal-kv/shoal/internal/testutil"
 	"github.com/shoal-kv/shoal/wal"
@@ -134,4 +135,26 @@ func TestFailedFsyncRefusesWrites(t *testing.T) {
 		t.Fatalf("SET after a failed fsync = %q, want -MISCONF", got)
 	}
 	mustDo(t, c, "$1\r\n1\r\n", "GET", "a")
+}
+
+func TestBgsaveSnapshotsInTheBackground(t *testing.T) {
+	dir := t.TempDir()
+	srv, c := restartServer(t, dir)
+	for i := 0; i < 100; i++ {
+		mustDo(t, c, "+OK\r\n", "SET", fmt.Sprintf("k%d", i), "v")
+	}
+	if info := string(c.Do("INFO", "persistence")); !strings.Contains(info, "rdb_changes_since_last_save:100\r\n") {
+		t.Fatalf("before BGSAVE: %s", info)
+	}
+	mustDo(t, c, "+Background saving started\r\n", "BGSAVE")
+	testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
+		info := string(c.Do("INFO", "persistence"))
+		return strings.Contains(info, "rdb_changes_since_last_save:0\r\n") && strings.Contains(info, "rdb_bgsave_in_progress:0\r\n"), info
+	})
+	srv.Close()
+	if _, err := wal.OpenLatestSnapshot(filepath.Join(dir, "snapshots")); err != nil {
+		t.Fatalf("no snapshot after BGSAVE: %v", err)
+	}
+	_, c = restartServer(t, dir)
+	mustDo(t, c, ":100\r\n", "DBSIZE")
 }

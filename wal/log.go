@@ -16,7 +16,9 @@ import (
 	twal "github.com/tidwall/wal"
 )
 
-// Log is shoal's write-ahead log. All methods are safe for concurrent use.
+// Log is shoal's write-ahead log. One Log owns its directory (a LOCK file
+// enforces it across processes); the shard daemon opens it, owns it and
+// closes it. All methods are safe for concurrent use.
 //
 // Appends are queued and written by one committer goroutine in batches
 // (group commit): it takes every queued record, writes them with one
@@ -61,7 +63,9 @@ type Log struct {
 	pendingBytes int
 	changed      chan struct{} // closed and replaced whenever the state changes
 	failErr      error
+	failed       atomic.Pointer[error] // failErr, readable without mu
 	closed       bool
+	exclusive    bool // TruncateBack or Reset is draining the queue: Appends wait
 	cache        tailCache
 	size         int64 // bytes in segment files
 
@@ -81,8 +85,8 @@ type Stats struct {
 	LastIndex    uint64
 	Pending      int    // records appended but not yet durable
 	Appends      uint64 // records appended
-	Batches      uint64 // batch writes (one write(2) path each)
-	Fsyncs       uint64 // fsyncs of the log (not counting Open/Close/truncations)
+	Batches      uint64 // batch writes (one tidwall WriteBatch each)
+	Fsyncs       uint64 // fsyncs by the policy and Close (not tidwall's own at segment switches, Open or truncations)
 	BytesWritten uint64 // bytes written to segment files
 	Size         int64  // bytes in the segment files now
 	Policy       Policy
@@ -343,7 +347,7 @@ func (l *Log) waitRoomLocked() error {
 		if l.failErr != nil {
 			return l.failErr
 		}
-		if l.pendingBytes <= l.cfg.MaxPendingBytes {
+		if l.pendingBytes <= l.cfg.MaxPendingBytes && !l.exclusive {
 			return nil
 		}
 		ch := l.changed
@@ -605,6 +609,7 @@ func (l *Log) fail(cause error, what string) {
 		return
 	}
 	l.failErr = fmt.Errorf("%w: %s: %w", ErrWriteFailed, what, cause)
+	l.failed.Store(&l.failErr)
 	dropped := len(l.queue)
 	l.queue, l.pendingBytes = nil, 0
 	l.logger.Error("wal: write-ahead log failed; refusing further writes until reopened",
@@ -615,10 +620,12 @@ func (l *Log) fail(cause error, what string) {
 
 // Err returns nil, or the error (wrapping ErrWriteFailed) that put the log in
 // its failed state.
+// It takes no lock: servers call it before every write.
 func (l *Log) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.failErr
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // FirstIndex returns the index of the first record in the log. When the log
@@ -817,9 +824,13 @@ func (l *Log) ReadFrom(index uint64, maxRecords int) ([]Record, error) {
 	return out, nil
 }
 
-// quiesceLocked writes everything queued and returns with opMu and mu held
-// and the queue empty, so no record is in flight. opMu held on entry.
+// quiesceLocked holds off new Appends, writes everything queued and returns
+// with opMu and mu held and the queue empty, so no record is in flight.
+// opMu held on entry. The caller ends with endExclusiveLocked.
 func (l *Log) quiesceLocked() {
+	l.mu.Lock()
+	l.exclusive = true // Appends wait, so the drain below ends
+	l.mu.Unlock()
 	for {
 		l.mu.Lock()
 		if len(l.queue) == 0 || l.failErr != nil {
@@ -830,11 +841,20 @@ func (l *Log) quiesceLocked() {
 	}
 }
 
+// endExclusiveLocked lets Appends in again and releases mu.
+func (l *Log) endExclusiveLocked() {
+	l.exclusive = false
+	l.broadcastLocked()
+	l.mu.Unlock()
+}
+
 // TruncateFront removes the records before index, so index becomes
-// FirstIndex (after a snapshot that covers them). index may be
-// LastIndex()+1, which empties the log while keeping its position. An index
-// at or before FirstIndex does nothing; one after LastIndex()+1 fails with
-// ErrOutOfRange. It may run concurrently with Append.
+// FirstIndex (after a snapshot that covers them). index may be up to
+// NextIndex(): records before it that are still queued are written (and
+// fsynced per policy) first; index == LastIndex()+1 empties the log while
+// keeping its position. An index at or before FirstIndex does nothing; one
+// after NextIndex() fails with ErrOutOfRange. It may run concurrently with
+// Append.
 func (l *Log) TruncateFront(index uint64) error {
 	l.opMu.Lock()
 	defer l.opMu.Unlock()
@@ -843,10 +863,22 @@ func (l *Log) TruncateFront(index uint64) error {
 		l.mu.Unlock()
 		return err
 	}
-	first, last := l.first, l.durable
+	first, last, next := l.first, l.durable, l.next
 	l.mu.Unlock()
 	if index <= first {
 		return nil
+	}
+	if index > last+1 && index <= next {
+		// Records before index are still queued (a snapshot taken under the
+		// store lock covers NextIndex()-1): write them first.
+		l.commitOnce()
+		l.mu.Lock()
+		err := l.usableLocked()
+		last = l.durable
+		l.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	if index > last+1 {
 		return fmt.Errorf("%w: TruncateFront(%d) with last index %d", ErrOutOfRange, index, last)
@@ -888,7 +920,7 @@ func (l *Log) TruncateBack(index uint64) error {
 	l.readMu.Lock()
 	defer l.readMu.Unlock()
 	l.quiesceLocked()
-	defer l.mu.Unlock()
+	defer l.endExclusiveLocked()
 	if err := l.usableLocked(); err != nil {
 		return err
 	}
@@ -956,7 +988,7 @@ func (l *Log) Reset(nextIndex uint64) error {
 	l.readMu.Lock()
 	defer l.readMu.Unlock()
 	l.quiesceLocked()
-	defer l.mu.Unlock()
+	defer l.endExclusiveLocked()
 	if err := l.usableLocked(); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,9 +135,6 @@ func TestAppendRecordOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRecords(t, l, 1, 3)
-	if _, err := l.Append(1, 1, make([]byte, MaxPayloadSize+1)); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("oversized Append: %v", err)
-	}
 	if err := l.WaitDurable(context.Background(), 10); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("WaitDurable(never appended): %v", err)
 	}
@@ -275,6 +273,26 @@ func TestTruncateFront(t *testing.T) {
 	}
 	appendN(t, l, 10, 2)
 	checkRecords(t, l, 201, 210)
+
+	// A snapshot taken under the store lock covers NextIndex()-1, which may
+	// not be durable yet: TruncateFront writes the queue first.
+	var lastQueued uint64
+	for i := uint64(211); i <= 215; i++ {
+		idx, err := l.Append(1, int64(1000+i), payloadFor(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastQueued = idx
+	}
+	if err := l.TruncateFront(lastQueued + 1); err != nil {
+		t.Fatalf("TruncateFront(NextIndex) with records queued: %v", err)
+	}
+	if l.FirstIndex() != 216 || l.LastIndex() != 215 || l.NextIndex() != 216 {
+		t.Fatalf("after TruncateFront(NextIndex): first %d last %d next %d", l.FirstIndex(), l.LastIndex(), l.NextIndex())
+	}
+	if err := l.TruncateFront(217); !errors.Is(err, ErrOutOfRange) {
+		t.Fatalf("TruncateFront(NextIndex+1): %v, want ErrOutOfRange", err)
+	}
 }
 
 func TestTruncateBack(t *testing.T) {
@@ -341,7 +359,9 @@ func TestTruncateBack(t *testing.T) {
 // ordered before it (and cut) or after it (continuing at index+1); indexes
 // stay consecutive.
 func TestTruncateBackWithConcurrentAppends(t *testing.T) {
-	l := mustOpen(t, testConfig(t, t.TempDir(), FsyncNo))
+	cfg := testConfig(t, t.TempDir(), FsyncNo)
+	cfg.MaxPendingBytes = 64 << 10
+	l := mustOpen(t, cfg)
 	defer l.Close()
 	appendN(t, l, 100, 1)
 	var wg sync.WaitGroup
@@ -466,22 +486,73 @@ func TestMissingMetadataWithRecords(t *testing.T) {
 	}
 }
 
+// TestMetadataMismatchIsAnError: when wal.meta and the records disagree
+// about indexes, Open refuses and cuts nothing, whether the log has one
+// segment or many (the last holding a single record, which a naive tail
+// repair would cut).
 func TestMetadataMismatchIsAnError(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, dir, FsyncNo)
-	l := mustOpen(t, cfg)
-	appendN(t, l, 3, 1)
-	l.Close()
-	// Shift the base: the stored records no longer sit where meta says.
-	if err := writeMeta(dir, meta{gen: 1, base: 10}); err != nil {
+	for _, tc := range []struct {
+		name        string
+		segmentSize int
+		resetTo     uint64 // Reset before appending (real base = resetTo-1)
+		wrongBase   uint64
+	}{
+		{"one segment, base too high", 1 << 20, 0, 10},
+		{"many segments, base too high", 1, 0, 10},
+		{"many segments, base too low", 1, 50, 0},
+		{"one segment, base too low", 1 << 20, 50, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testConfig(t, dir, FsyncNo)
+			cfg.SegmentSize = tc.segmentSize
+			l := mustOpen(t, cfg)
+			if tc.resetTo > 0 {
+				if err := l.Reset(tc.resetTo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			appendN(t, l, 4, 1)
+			l.Close()
+			m, _ := readMeta(dir)
+			if err := writeMeta(dir, meta{gen: m.gen, base: tc.wrongBase}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.segmentSize == 1 { // make the last segment hold one record
+				last := lastSegment(t, dir)
+				idx := tc.resetTo + 4
+				if tc.resetTo == 0 {
+					idx = 5
+				}
+				rec := appendEntry(nil, EncodeRecord(nil, Record{Index: idx, Epoch: 1, TimeMillis: int64(1000 + idx), Payload: payloadFor(idx)}))
+				os.WriteFile(last, rec, 0o640)
+			}
+			before := snapshotFiles(t, segmentDir(t, dir))
+			_, err := Open(cfg)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open with a wrong base: %v, want ErrCorrupt", err)
+			}
+			t.Log(err)
+			if after := snapshotFiles(t, segmentDir(t, dir)); after != before {
+				t.Fatalf("Open modified the segments:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+}
+
+// snapshotFiles summarizes a directory's files (name, size, checksum).
+func snapshotFiles(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(cfg); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Open with wrong base: %v, want ErrCorrupt", err)
+	var b strings.Builder
+	for _, e := range entries {
+		data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		fmt.Fprintf(&b, "%s:%d:%08x ", e.Name(), len(data), crcOf(data))
 	}
-	if data, _ := os.ReadFile(lastSegment(t, dir)); len(data) == 0 {
-		t.Fatal("the log was cut instead of refused")
-	}
+	return b.String()
 }
 
 // TestWaitIndexAndNotify: a follower waits for records without polling.

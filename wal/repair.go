@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -114,7 +115,7 @@ func scanSegment(data []byte, firstIndex uint64) segmentScan {
 		want := firstIndex + uint64(s.goodRecords)
 		if rec.Index != want {
 			s.damage = damageIndex
-			s.damageErr = fmt.Errorf("%w: entry at offset %d holds record %d where record %d belongs", ErrCorrupt, pos, rec.Index, want)
+			s.damageErr = fmt.Errorf("entry at offset %d holds record %d where record %d belongs", pos, rec.Index, want)
 			break
 		}
 		pos += n + int(size)
@@ -216,6 +217,14 @@ func repairSegments(dir string, base uint64, segmentSize int, logger *slog.Logge
 	if len(segs) == 0 {
 		return nil
 	}
+	if len(segs) > 1 {
+		// Before cutting anything, make sure the log is the one the
+		// metadata describes: its first record must carry the index the
+		// base maps it to. (A single segment is checked by the scan below.)
+		if err := checkFirstRecord(segs[0], base); err != nil {
+			return err
+		}
+	}
 	last := segs[len(segs)-1]
 	data, err := os.ReadFile(last.path)
 	if err != nil {
@@ -252,5 +261,34 @@ func repairSegments(dir string, base uint64, segmentSize int, logger *slog.Logge
 	logger.Warn("wal: cut torn or corrupt tail of the log",
 		"segment", last.path, "offset", s.goodBytes, "bytes_cut", len(data)-s.goodBytes,
 		"entries_cut", s.cutEntries, "last_good_index", s.lastIndex, "reason", s.damageErr.Error())
+	return nil
+}
+
+// checkFirstRecord verifies that the first record of segment seg decodes
+// and carries index seg.index+base.
+func checkFirstRecord(seg segmentFile, base uint64) error {
+	f, err := os.Open(seg.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var head [binary.MaxVarintLen64]byte
+	n, _ := io.ReadFull(f, head[:])
+	size, k := binary.Uvarint(head[:n])
+	if k <= 0 || size > uint64(seg.size)-uint64(k) {
+		return fmt.Errorf("%w: segment %s: first entry is cut short", ErrCorrupt, seg.path)
+	}
+	entry := make([]byte, size)
+	if _, err := f.ReadAt(entry, int64(k)); err != nil {
+		return fmt.Errorf("segment %s: %w", seg.path, err)
+	}
+	rec, err := DecodeRecord(entry)
+	if err != nil {
+		return fmt.Errorf("segment %s: first record: %w", seg.path, err)
+	}
+	if want := seg.index + base; rec.Index != want {
+		return fmt.Errorf("%w: segment %s starts with record %d where %s says %d: the log does not match its metadata",
+			ErrCorrupt, seg.path, rec.Index, metaName, want)
+	}
 	return nil
 }

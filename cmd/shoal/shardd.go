@@ -67,6 +67,7 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 		srv.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
+	defer startProfile()()
 	log.Info("shardd serving", "addr", ln.Addr().String(), "shard", cfg.Shard, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync,
 		"diskless", cfg.Diskless, "maxmemory", cfg.MaxMemory, "replicaof", cfg.ReplicaOf)
 	errc := make(chan error, 1)

@@ -362,7 +362,7 @@ func TestHashSetRandomDiff(t *testing.T) {
 		}
 		seed = v
 	}
-	steps := 4000
+	steps := 3000
 	if testing.Short() {
 		steps = 800
 	}
@@ -473,6 +473,7 @@ func hashsetFill(t testing.TB, s *Store) {
 		"SADD sbig " + hashsetSeq("", 0, 600, false),
 		"SADD sallint x 1 2 3",
 		"SREM sallint x",
+		"SADD spop a 1 2 3 4 5",
 	}
 	for i := 0; i < 50; i++ {
 		cmds = append(cmds, fmt.Sprintf("HSET h%d f%d v%d x y", i, i, i), fmt.Sprintf("SADD s%d %d m%d", i, i, i))
@@ -524,7 +525,7 @@ func TestHashSetSnapshotRoundTrip(t *testing.T) {
 		for _, c := range []string{
 			"HSET hsmall a changed z 26", "HDEL hbig f1 f2", "HINCRBY h3 n 1", "HDEL h4 f4 x",
 			"SADD sint 77", "SREM sstr a", "SPOP sbig 100", "SADD s7 new", "SREM s8 8 m8", "SMOVE s9 s10 9",
-			"SINTERSTORE sint sstr", "SUNIONSTORE newkey sbig", fmt.Sprintf("HSET h%d f k", i),
+			"SINTERSTORE sint sstr", "SUNIONSTORE newkey sbig", fmt.Sprintf("HSET h%d f k", i), "SPOP spop 5",
 		} {
 			hashsetExec(s, strings.Fields(c)...)
 		}
@@ -622,7 +623,12 @@ func TestHashSetSnapshotCorrupt(t *testing.T) {
 // hashsetFuzzSeeds are valid snapshots of hashes and sets.
 func hashsetFuzzSeeds(f *testing.F, typ byte) {
 	s := New(DefaultConfig())
-	hashsetFill(f, s)
+	for _, c := range []string{
+		"HSET hl b 2 a 1", "HSET hh f " + strings.Repeat("v", 70),
+		"SADD si 5 -3", "SADD sh a 1",
+	} {
+		hashsetExec(s, strings.Fields(c)...)
+	}
 	f.Add(hashsetSnapshot(f, s, nil))
 	if typ == recHash {
 		f.Add(hashsetRecord(recHash, hashsetUv(byte(0), 2, "f", "v", "g", "w")))
@@ -752,5 +758,41 @@ func TestHashSetShrinkDuringScan(t *testing.T) {
 	}
 	if r := hashsetExec(s, "SISMEMBER", "s", "m42"); r != ":1\r\n" {
 		t.Errorf("SISMEMBER after shrink: %q", r)
+	}
+}
+
+// TestHashSetTTL: in-place changes keep a key's TTL, the STORE commands
+// replace the destination and drop it, as in Redis.
+func TestHashSetTTL(t *testing.T) {
+	d := newDiffEnv(t)
+	d.run(`
+HSET h a 1
+SADD s 1 2
+SADD d x
+SADD src 2 3
+`)
+	exp := d.clock() + 100000
+	for _, k := range []string{"h", "s", "d", "src"} {
+		d.redis.Do("PEXPIREAT", k, strconv.FormatInt(exp, 10))
+		d.master.setExpire([]byte(k), exp)
+		d.replica.setExpire([]byte(k), exp)
+	}
+	d.run(`
+HSET h b 2
+HDEL h a
+HINCRBY h n 1
+HINCRBYFLOAT h n 1.5
+SADD s 3
+SREM s 1
+? SPOP s
+SMOVE src s 2
+SINTERSTORE d src src
+`)
+	for _, k := range []string{"h", "s", "d", "src"} {
+		r := string(d.redis.Do("PTTL", k))
+		hasTTL := r != ":-1\r\n" && r != ":-2\r\n"
+		if got := d.master.keys[k].exp != 0; got != hasTTL {
+			t.Errorf("%s: redis PTTL %q, shoal exp %d", k, r, d.master.keys[k].exp)
+		}
 	}
 }

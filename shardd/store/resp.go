@@ -31,3 +31,8 @@ func (e *effectReader) next() ([][]byte, error) {
 	}
 	return args, err
 }
+
+// Short names the type files use for building nested replies.
+func respBulk(dst, b []byte) []byte              { return proto.AppendBulk(dst, b) }
+func respBulkString(dst []byte, s string) []byte { return proto.AppendBulkString(dst, s) }
+func respArray(dst []byte, n int) []byte         { return proto.AppendArray(dst, n) }

@@ -1072,3 +1072,28 @@ func sscanCmd(c *Call) {
 	}
 	hashsetScanReply(c, next, out)
 }
+
+// A plain set is a valid input of ZUNION/ZINTER/ZDIFF (every member scored
+// 1, as in Redis).
+var _ zsetMemberSource = (*setValue)(nil)
+
+// zsetMembers calls yield for every member (intsets in ascending order).
+func (v *setValue) zsetMembers(yield func(member []byte) bool) {
+	if v.idx == nil {
+		var buf [20]byte
+		for _, n := range v.ints {
+			if !yield(strconv.AppendInt(buf[:0], n, 10)) {
+				return
+			}
+		}
+		return
+	}
+	for _, m := range v.members {
+		if !yield([]byte(m)) {
+			return
+		}
+	}
+}
+
+// zsetHasMember reports whether member is in the set.
+func (v *setValue) zsetHasMember(member []byte) bool { return v.has(member) }

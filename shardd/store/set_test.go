@@ -530,3 +530,21 @@ func TestSetNoPanicOnShortArgs(t *testing.T) {
 		}
 	}
 }
+
+// Plain sets are valid inputs of the sorted-set algebra (score 1 each).
+func TestDiffZsetOpsOnPlainSets(t *testing.T) {
+	d := newDiffEnv(t)
+	d.run(`
+		SADD ints 3 1 2
+		SADD strs b a
+		ZADD z 5 a 2 x
+		ZUNION 3 ints strs z WITHSCORES
+		ZINTER 2 strs z WITHSCORES
+		ZDIFF 2 ints z
+		ZDIFF 2 z strs WITHSCORES
+		ZUNIONSTORE dst 2 ints z WEIGHTS 2 1
+		ZRANGE dst 0 -1 WITHSCORES
+		ZINTERSTORE dst2 2 z strs AGGREGATE MAX
+		ZRANGE dst2 0 -1 WITHSCORES
+	`)
+}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -400,6 +401,9 @@ func fromInfo(e *node) (*spec, error) {
 		}
 		s.subs = append(s.subs, ss)
 	}
+	// Redis lists subcommands in the order of its randomly seeded hash
+	// table; sort them so the output is stable.
+	sort.Slice(s.subs, func(i, j int) bool { return s.subs[i].fullName < s.subs[j].fullName })
 	return s, nil
 }
 

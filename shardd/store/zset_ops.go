@@ -1,0 +1,624 @@
+package store
+
+// Pops, ZRANDMEMBER, ZSCAN and the multi-key operations ZUNION, ZINTER,
+// ZDIFF and their STORE forms.
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ---- ZPOPMIN / ZPOPMAX / BZPOPMIN / BZPOPMAX ----
+
+func zpopCommand(c *Call, highest bool) {
+	if !zsetArity(c, 2) {
+		return
+	}
+	if len(c.Args) > 3 {
+		c.SyntaxErr()
+		return
+	}
+	count := int64(-1)
+	if len(c.Args) == 3 {
+		v, ok := ParseInt(c.Args[2])
+		if !ok || v < 0 {
+			c.Err(zsetErrPositive)
+			return
+		}
+		count = v
+	}
+	key := c.Args[1]
+	z, found, ok := getObjectForWrite[*zsetValue](c, key)
+	if !ok {
+		return
+	}
+	if !found || count == 0 {
+		c.Array(0)
+		return
+	}
+	if count == -1 {
+		count = 1
+	}
+	n := int(min(count, int64(z.length())))
+	c.Array(2 * n)
+	for i := 0; i < n; i++ {
+		it := z.pop(highest)
+		c.zsetReply(&it, true)
+	}
+	c.S.deleteIfEmpty(key, z)
+	c.Touch(key)
+	c.PropagateSelf()
+}
+
+// bzpopCommand is a non-blocking attempt at BZPOPMIN/BZPOPMAX; see the
+// contract in the comment at the top of zset.go: when no key holds an
+// element nothing at all is appended to c.Out and the server blocks.
+func bzpopCommand(c *Call, highest bool) {
+	if !zsetArity(c, 3) {
+		return
+	}
+	args := c.Args
+	if _, msg := zsetParseTimeout(args[len(args)-1]); msg != "" {
+		c.Err(msg)
+		return
+	}
+	for _, key := range args[1 : len(args)-1] {
+		z, found, ok := getObjectForWrite[*zsetValue](c, key)
+		if !ok {
+			return
+		}
+		if !found || z.length() == 0 {
+			continue
+		}
+		it := z.pop(highest)
+		c.Array(3)
+		c.Bulk(key)
+		c.zsetReply(&it, true)
+		c.S.deleteIfEmpty(key, z)
+		c.Touch(key)
+		name := "ZPOPMIN"
+		if highest {
+			name = "ZPOPMAX"
+		}
+		c.Propagate([]byte(name), key, []byte("1"))
+		return
+	}
+	// Nothing to pop: no reply, the server blocks the client.
+}
+
+// ---- ZRANDMEMBER ----
+
+func zrandmemberCommand(c *Call) {
+	if !zsetArity(c, 2) {
+		return
+	}
+	args := c.Args
+	if len(args) >= 3 {
+		l, ok := c.IntArg(2)
+		if !ok {
+			return
+		}
+		if l == math.MinInt64 {
+			c.Err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+			return
+		}
+		withScores := false
+		if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], "withscores")) {
+			c.SyntaxErr()
+			return
+		} else if len(args) == 4 {
+			withScores = true
+			if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
+				c.Err("ERR value is out of range")
+				return
+			}
+		}
+		zrandmemberWithCount(c, l, withScores)
+		return
+	}
+	z, found, ok := getObject[*zsetValue](c, args[1])
+	if !ok {
+		return
+	}
+	if !found {
+		c.Null()
+		return
+	}
+	c.Out = respBulkString(c.Out, z.tree.at(rand.IntN(z.length())).member)
+}
+
+// zsetMaxRandReply bounds the elements ZRANDMEMBER with a negative count
+// may reply (one reply is one buffer here: 2^24 elements is already
+// hundreds of MB).
+const zsetMaxRandReply = 1 << 24
+
+func zrandmemberWithCount(c *Call, l int64, withScores bool) {
+	z, found, ok := getObject[*zsetValue](c, c.Args[1])
+	if !ok {
+		return
+	}
+	if !found || l == 0 {
+		c.Array(0)
+		return
+	}
+	size := z.length()
+	count, uniq := l, true
+	if l < 0 {
+		count, uniq = -l, false
+	}
+	mul := 1
+	if withScores {
+		mul = 2
+	}
+	// Repetitions allowed (negative count), or a single element.
+	if !uniq || count == 1 {
+		if count > zsetMaxRandReply {
+			// Redis would build the whole reply (and run out of memory):
+			// refuse instead. A deliberate deviation.
+			c.Err("ERR value is out of range")
+			return
+		}
+		c.Array(int(count) * mul)
+		for i := int64(0); i < count; i++ {
+			c.zsetReply(z.tree.at(rand.IntN(size)), withScores)
+		}
+		return
+	}
+	// Asking for everything: Redis 7.0 replies the whole set, highest
+	// rank first.
+	if count >= int64(size) {
+		c.Array(size * mul)
+		z.tree.descend(size-1, func(it *zsetItem) bool {
+			c.zsetReply(it, withScores)
+			return true
+		})
+		return
+	}
+	// count distinct random elements, in random order.
+	n := int(count)
+	c.Array(n * mul)
+	if n*3 > size {
+		perm := make([]int, size)
+		for i := range perm {
+			perm[i] = i
+		}
+		for i := 0; i < n; i++ {
+			j := i + rand.IntN(size-i)
+			perm[i], perm[j] = perm[j], perm[i]
+			c.zsetReply(z.tree.at(perm[i]), withScores)
+		}
+		return
+	}
+	picked := make(map[int]struct{}, n)
+	for len(picked) < n {
+		i := rand.IntN(size)
+		if _, dup := picked[i]; dup {
+			continue
+		}
+		picked[i] = struct{}{}
+		c.zsetReply(z.tree.at(i), withScores)
+	}
+}
+
+// ---- ZSCAN ----
+
+// zscanCommand: a listpack-encoded set is returned whole with cursor 0 (as
+// Redis does, whatever the cursor); a skiplist-encoded one is iterated with
+// scanStep over its member map.
+func zscanCommand(c *Call) {
+	if !zsetArity(c, 3) {
+		return
+	}
+	args := c.Args
+	cursor, ok := zsetParseScanCursor(args[2])
+	if !ok {
+		c.Err(ErrInvalidCurs)
+		return
+	}
+	z, found, ok := getObject[*zsetValue](c, args[1])
+	if !ok {
+		return
+	}
+	if !found {
+		c.Out = append(c.Out, "*2\r\n$1\r\n0\r\n*0\r\n"...)
+		return
+	}
+	count := int64(10)
+	var pattern []byte
+	for i := 3; i < len(args); {
+		left := len(args) - i
+		switch {
+		case eqFold(args[i], "count") && left >= 2:
+			v, ok := c.IntArg(i + 1)
+			if !ok {
+				return
+			}
+			if v < 1 {
+				c.SyntaxErr()
+				return
+			}
+			count = v
+			i += 2
+		case eqFold(args[i], "match") && left >= 2:
+			pattern = args[i+1]
+			if len(pattern) == 1 && pattern[0] == '*' {
+				pattern = nil
+			}
+			i += 2
+		default:
+			c.SyntaxErr()
+			return
+		}
+	}
+	var out []zsetItem
+	keep := func(it zsetItem) {
+		if pattern == nil || Match(pattern, zsetBytesView(it.member), false) {
+			out = append(out, it)
+		}
+	}
+	var next uint64
+	if z.dict == nil {
+		z.tree.ascend(0, func(it *zsetItem) bool {
+			keep(*it)
+			return true
+		})
+	} else {
+		seq := func(yield func(zsetItem) bool) {
+			for m, s := range z.dict {
+				if !yield(zsetItem{score: s, member: m}) {
+					return
+				}
+			}
+		}
+		var cb [24]byte
+		next, ok = scanStep(c, strconv.AppendUint(cb[:0], cursor, 10), z, seq, int(min(count, math.MaxInt32)), keep)
+		if !ok {
+			return
+		}
+	}
+	c.Array(2)
+	var nb [24]byte
+	c.Bulk(strconv.AppendUint(nb[:0], next, 10))
+	c.Array(2 * len(out))
+	for i := range out {
+		c.Out = respBulkString(c.Out, out[i].member)
+		if z.dict == nil {
+			c.Out = zsetAppendListpackScore(c.Out, out[i].score)
+		} else {
+			c.Out = zsetAppendScore(c.Out, out[i].score)
+		}
+	}
+}
+
+// zsetAppendListpackScore appends a score as ZSCAN reads it from a
+// listpack: integral scores within ±LLONG_MAX/2 are stored as integers
+// there (so 1e17 reads "100000000000000000"), others as "%.17g".
+func zsetAppendListpackScore(dst []byte, f float64) []byte {
+	if f >= float64(-math.MaxInt64/2) && f <= float64(math.MaxInt64/2) {
+		if ll := int64(f); float64(ll) == f {
+			var buf [24]byte
+			return respBulk(dst, strconv.AppendInt(buf[:0], ll, 10))
+		}
+	}
+	return zsetAppendScore(dst, f)
+}
+
+// zsetParseScanCursor parses a cursor as Redis's parseScanCursorOrReply
+// (strtoul): no leading space, an optional sign ("-1" is 2^64-1), parsing
+// stops at a NUL byte, "" is 0, overflow is an error.
+func zsetParseScanCursor(b []byte) (uint64, bool) {
+	if len(b) == 0 || b[0] == 0 {
+		return 0, true
+	}
+	if zsetIsSpace(b[0]) {
+		return 0, false
+	}
+	i := 0
+	neg := false
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		i++
+	}
+	start := i
+	var v uint64
+	for ; i < len(b) && zsetIsDigit(b[i]); i++ {
+		d := uint64(b[i] - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	if i == start || (i < len(b) && b[i] != 0) {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// ---- ZUNION / ZINTER / ZDIFF ----
+
+// zsetMemberSource is what ZUNION, ZINTER and ZDIFF (and their STORE
+// forms) need from a plain set, which Redis accepts as an input whose
+// members all have score 1. The set type (setValue) implements it; any
+// value that neither is a *zsetValue nor implements it is WRONGTYPE.
+type zsetMemberSource interface {
+	object
+	// zsetMembers calls yield for every member until yield returns false.
+	// member is only valid during the call and must not be modified.
+	zsetMembers(yield func(member []byte) bool)
+	// zsetHasMember reports whether member is in the set. It must not keep
+	// member.
+	zsetHasMember(member []byte) bool
+}
+
+const (
+	zsetOpUnion = iota
+	zsetOpInter
+	zsetOpDiff
+)
+
+const (
+	zsetAggSum = iota
+	zsetAggMin
+	zsetAggMax
+)
+
+type zsetOpSrc struct {
+	z      *zsetValue
+	set    zsetMemberSource
+	n      int
+	weight float64
+}
+
+// find returns member's score in the source (1 for a set member).
+func (s *zsetOpSrc) find(member string) (float64, bool) {
+	switch {
+	case s.z != nil:
+		return s.z.get(zsetBytesView(member))
+	case s.set != nil:
+		if s.set.zsetHasMember(zsetBytesView(member)) {
+			return 1, true
+		}
+	}
+	return 0, false
+}
+
+// each calls fn for every element; a set's members get score 1. member is
+// only valid during the call when the source is a set (copied says so).
+func (s *zsetOpSrc) each(fn func(member string, score float64, copied bool)) {
+	switch {
+	case s.z != nil:
+		s.z.tree.ascend(0, func(it *zsetItem) bool {
+			fn(it.member, it.score, true)
+			return true
+		})
+	case s.set != nil:
+		s.set.zsetMembers(func(m []byte) bool {
+			fn(zsetView(m), 1, false)
+			return true
+		})
+	}
+}
+
+func zsetAggregate(target *float64, val float64, agg int) {
+	switch agg {
+	case zsetAggSum:
+		*target += val
+		// inf + -inf is NaN: Redis makes it 0.
+		if math.IsNaN(*target) {
+			*target = 0
+		}
+	case zsetAggMin:
+		if val < *target {
+			*target = val
+		}
+	case zsetAggMax:
+		if val > *target {
+			*target = val
+		}
+	}
+}
+
+var zsetOpNames = [...]string{"zunion", "zinter", "zdiff"}
+
+func zsetOpStore(c *Call, op int) {
+	if !zsetArity(c, 4) {
+		return
+	}
+	zsetOpGeneric(c, c.Args[1], 2, op)
+}
+
+// zsetOpGeneric is Redis's zunionInterDiffGenericCommand. dst is nil for
+// the forms that reply the result.
+func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
+	if !zsetArity(c, numkeysIdx+2) {
+		return
+	}
+	args := c.Args
+	setnum, ok := c.IntArg(numkeysIdx)
+	if !ok {
+		return
+	}
+	if setnum < 1 {
+		name := zsetOpNames[op]
+		if dst != nil {
+			name += "store"
+		}
+		c.Err("ERR at least 1 input key is needed for '" + name + "' command")
+		return
+	}
+	if setnum > int64(len(args)-(numkeysIdx+1)) {
+		c.SyntaxErr()
+		return
+	}
+	srcs := make([]zsetOpSrc, setnum)
+	j := numkeysIdx + 1
+	for i := range srcs {
+		srcs[i].weight = 1
+		e, found := c.S.lookupRead(c.Now, args[j])
+		j++
+		if !found {
+			continue
+		}
+		switch v := e.val.(type) {
+		case *zsetValue:
+			srcs[i].z, srcs[i].n = v, v.length()
+		case zsetMemberSource:
+			srcs[i].set, srcs[i].n = v, v.length()
+		default:
+			c.WrongType()
+			return
+		}
+	}
+	agg, withScores := zsetAggSum, false
+	for j < len(args) {
+		remaining := int64(len(args) - j)
+		switch {
+		case op != zsetOpDiff && remaining >= setnum+1 && eqFold(args[j], "weights"):
+			j++
+			for i := range srcs {
+				w, ok := zsetParseFloat(args[j])
+				if !ok {
+					c.Err(zsetErrWeightFloat)
+					return
+				}
+				srcs[i].weight = w
+				j++
+			}
+		case op != zsetOpDiff && remaining >= 2 && eqFold(args[j], "aggregate"):
+			switch a := args[j+1]; {
+			case eqFold(a, "sum"):
+				agg = zsetAggSum
+			case eqFold(a, "min"):
+				agg = zsetAggMin
+			case eqFold(a, "max"):
+				agg = zsetAggMax
+			default:
+				c.SyntaxErr()
+				return
+			}
+			j += 2
+		case dst == nil && eqFold(args[j], "withscores"):
+			withScores = true
+			j++
+		default:
+			c.SyntaxErr()
+			return
+		}
+	}
+	if op != zsetOpDiff {
+		// Smallest first, stably, as Redis's qsort (glibc's merge sort) does:
+		// the order of a SUM's additions depends on it.
+		slices.SortStableFunc(srcs, func(a, b zsetOpSrc) int { return cmp.Compare(a.n, b.n) })
+	}
+	var items []zsetItem
+	switch op {
+	case zsetOpUnion:
+		items = zsetUnion(srcs, agg)
+	case zsetOpInter:
+		items = zsetInter(srcs, agg)
+	default:
+		items = zsetDiff(srcs)
+	}
+	if dst != nil {
+		zsetStoreResult(c, dst, zsetFromItems(items))
+		return
+	}
+	slices.SortFunc(items, func(a, b zsetItem) int {
+		if a.less(&b) {
+			return -1
+		}
+		if b.less(&a) {
+			return 1
+		}
+		return 0
+	})
+	if withScores {
+		c.Array(2 * len(items))
+	} else {
+		c.Array(len(items))
+	}
+	for i := range items {
+		c.zsetReply(&items[i], withScores)
+	}
+}
+
+func zsetUnion(srcs []zsetOpSrc, agg int) []zsetItem {
+	acc := make(map[string]float64, srcs[len(srcs)-1].n)
+	for i := range srcs {
+		s := &srcs[i]
+		if s.n == 0 {
+			continue
+		}
+		s.each(func(m string, score float64, copied bool) {
+			score *= s.weight
+			if math.IsNaN(score) {
+				score = 0
+			}
+			if cur, ok := acc[m]; ok {
+				zsetAggregate(&cur, score, agg)
+				acc[m] = cur
+				return
+			}
+			if !copied {
+				m = strings.Clone(m)
+			}
+			acc[m] = score
+		})
+	}
+	items := make([]zsetItem, 0, len(acc))
+	for m, s := range acc {
+		items = append(items, zsetItem{score: s, member: m})
+	}
+	return items
+}
+
+func zsetInter(srcs []zsetOpSrc, agg int) []zsetItem {
+	if srcs[0].n == 0 {
+		return nil
+	}
+	var items []zsetItem
+	srcs[0].each(func(m string, score float64, copied bool) {
+		score *= srcs[0].weight
+		if math.IsNaN(score) {
+			score = 0
+		}
+		for j := 1; j < len(srcs); j++ {
+			v, ok := srcs[j].find(m)
+			if !ok {
+				return
+			}
+			zsetAggregate(&score, v*srcs[j].weight, agg)
+		}
+		if !copied {
+			m = strings.Clone(m)
+		}
+		items = append(items, zsetItem{score: score, member: m})
+	})
+	return items
+}
+
+func zsetDiff(srcs []zsetOpSrc) []zsetItem {
+	if srcs[0].n == 0 {
+		return nil
+	}
+	var items []zsetItem
+	srcs[0].each(func(m string, score float64, copied bool) {
+		for j := 1; j < len(srcs); j++ {
+			if _, ok := srcs[j].find(m); ok {
+				return
+			}
+		}
+		if !copied {
+			m = strings.Clone(m)
+		}
+		items = append(items, zsetItem{score: score, member: m})
+	})
+	return items
+}
