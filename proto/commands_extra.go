@@ -10,11 +10,11 @@ import "strconv"
 // fanOutCommands are sent by the frontend to every shard.
 var fanOutCommands = []string{"keys", "scan", "dbsize", "flushall", "flushdb", "randomkey"}
 
-// shoalCommand is shoal's own admin command. Its subcommands are
-// replication's internal protocol (shardd/repl): SHOAL SYNC <next-index>
-// <last-epoch> <listening-port> turns the connection into a replication
-// stream; SHOAL ACK <applied-index> <logged-index> is what a replica sends
-// on it.
+// shoalCommand is shoal's own admin command. Its subcommands (not in the
+// table: shardd checks them) are replication's internal protocol
+// (shardd/repl): SHOAL SYNC <next-index> <last-epoch> <listening-port>
+// turns the connection into a replication stream; SHOAL ACK
+// <applied-index> <logged-index> is what a replica sends on it.
 var shoalCommand = &CommandSpec{
 	Name: "shoal", FullName: "shoal", Arity: -2,
 	Flags:         FlagAdmin | FlagNoScript | FlagLoading | FlagStale,
@@ -24,38 +24,6 @@ var shoalCommand = &CommandSpec{
 	Since:         "0.1.0",
 	Group:         "server",
 	Complexity:    "Depends on subcommand.",
-	Subcommands:   []*CommandSpec{shoalAckCommand, shoalSyncCommand},
-}
-
-var shoalSyncCommand = &CommandSpec{
-	Name: "sync", FullName: "shoal|sync", Arity: 5,
-	Flags:         FlagAdmin | FlagNoScript | FlagLoading | FlagStale,
-	FlagNames:     []string{"admin", "noscript", "loading", "stale"},
-	ACLCategories: []string{"@admin", "@slow", "@dangerous"},
-	Summary:       "Turns the connection into a replication stream from the given log index (shoal's replication protocol)",
-	Since:         "0.1.0",
-	Group:         "server",
-	Complexity:    "O(1) to start; the stream lasts as long as the connection",
-	extraDocArgs: docArray(
-		docMap("name", docBulk("next-index"), "type", docBulk("integer")),
-		docMap("name", docBulk("last-epoch"), "type", docBulk("integer")),
-		docMap("name", docBulk("listening-port"), "type", docBulk("integer")),
-	),
-}
-
-var shoalAckCommand = &CommandSpec{
-	Name: "ack", FullName: "shoal|ack", Arity: 4,
-	Flags:         FlagAdmin | FlagNoScript | FlagLoading | FlagStale,
-	FlagNames:     []string{"admin", "noscript", "loading", "stale"},
-	ACLCategories: []string{"@admin", "@fast", "@dangerous"},
-	Summary:       "Acknowledges the log indexes a replica applied and logged (sent on a replication stream)",
-	Since:         "0.1.0",
-	Group:         "server",
-	Complexity:    "O(1)",
-	extraDocArgs: docArray(
-		docMap("name", docBulk("applied-index"), "type", docBulk("integer")),
-		docMap("name", docBulk("logged-index"), "type", docBulk("integer")),
-	),
 }
 
 // clientSetinfoCommand is CLIENT SETINFO, new in Redis 7.2 (go-redis sends
@@ -90,7 +58,7 @@ func init() {
 		}
 	}
 	specs = append(specs, shoalCommand)
-	for _, s := range []*CommandSpec{shoalCommand, shoalSyncCommand, shoalAckCommand, clientSetinfoCommand} {
+	for _, s := range []*CommandSpec{shoalCommand, clientSetinfoCommand} {
 		s.info = string(encodeInfoHead(nil, s))
 		s.docs, s.docsPairs = encodeDocs(s)
 	}

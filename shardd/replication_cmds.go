@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shoal-kv/shoal/proto"
 	"github.com/shoal-kv/shoal/shardd/repl"
 	"github.com/shoal-kv/shoal/shardd/store"
 )
@@ -53,7 +54,12 @@ func init() {
 // SHOAL ACK outside a replication stream.
 func cmdShoal(c *conn, args [][]byte) {
 	s := c.s
-	switch strings.ToLower(string(args[1])) {
+	sub := strings.ToLower(string(args[1]))
+	if n, ok := map[string]int{"sync": 5, "ack": 4}[sub]; ok && len(args) != n {
+		c.err(proto.ErrWrongArity("shoal|" + sub))
+		return
+	}
+	switch sub {
 	case "sync":
 		if s.repl.master == nil {
 			c.err("ERR this node is diskless: it has no log to replicate from")
