@@ -81,14 +81,14 @@ type keyCache struct {
 	// are ignored (those items were flushed with the store).
 	gen atomic.Uint64
 
-	tombs    map[string]struct{} // (mu) keys the master deleted
-	complete bool                // (mu) every key not in the store is absent
-	lost     bool                // (mu) a key was dropped since the last reset
-	memo     map[string]sizeMemo // (mu) sizes of big collections
-	admitted int                 // (mu) admissions since the last drain
-	admitCost int64              // (mu) their cost
-	drainCost int64              // admitCost that triggers a drain
-	buf      []byte              // (mu) scratch
+	tombs     map[string]struct{} // (mu) keys the master deleted
+	complete  bool                // (mu) every key not in the store is absent
+	lost      bool                // (mu) a key was dropped since the last reset
+	memo      map[string]sizeMemo // (mu) sizes of big collections
+	admitted  int                 // (mu) admissions since the last drain
+	admitCost int64               // (mu) their cost
+	drainCost int64               // admitCost that triggers a drain
+	buf       []byte              // (mu) scratch
 
 	qmu   sync.Mutex
 	queue []cacheItem // evicted or rejected items to drop from the store

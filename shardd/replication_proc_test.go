@@ -114,7 +114,6 @@ func TestReplicaKill9ResumesFromItsLog(t *testing.T) {
 	_ = p
 }
 
-
 // A diskless replica with a memory bound smaller than the data set: its
 // resident memory stays under the bound, and every read it answers is the
 // master's value, a nil the master would give, or -NOTCACHED (which the
