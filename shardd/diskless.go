@@ -89,6 +89,8 @@ type keyCache struct {
 	admitCost int64               // (mu) their cost
 	drainCost int64               // admitCost that triggers a drain
 	buf       []byte              // (mu) scratch
+	src       bytes.Reader        // (mu) the record being applied
+	rd        *proto.Reader       // (mu) reads src
 
 	qmu   sync.Mutex
 	queue []cacheItem // evicted or rejected items to drop from the store
@@ -398,7 +400,13 @@ func (kc *keyCache) apply(now int64, payload []byte) error {
 	if len(payload) == 0 {
 		return nil
 	}
-	rd := proto.NewReaderSize(bytes.NewReader(payload), proto.DefaultLimits(), min(len(payload)+16, proto.DefaultBufferSize))
+	kc.src.Reset(payload)
+	if kc.rd == nil {
+		kc.rd = proto.NewReaderSize(&kc.src, proto.DefaultLimits(), 4096)
+	} else {
+		kc.rd.Reset(&kc.src)
+	}
+	rd := kc.rd
 	var errs []error
 	for {
 		args, err := rd.ReadCommand()

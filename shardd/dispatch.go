@@ -447,6 +447,11 @@ func (c *conn) block(cmd *command, args [][]byte) {
 		select {
 		case <-w.ch:
 			s.mu.Lock()
+			if s.isReplica() { // demoted while blocked: a replica must not pop
+				s.mu.Unlock()
+				c.err(errUnblocked)
+				return
+			}
 			now := time.Now().UnixMilli()
 			before := len(c.out)
 			c.out = s.store.Run(cmd.store, now, own, c.out)

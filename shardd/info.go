@@ -317,6 +317,7 @@ func cmdConfig(c *conn, args [][]byte) {
 		s.stats.connectionsReceived.Store(0)
 		s.stats.rejectedConnections.Store(0)
 		s.stats.netOutput.Store(0)
+		s.resetReplStats() // replication lag percentiles
 		c.ok()
 	case sub == "help" && len(args) == 2:
 		help := []string{

@@ -26,7 +26,11 @@ import (
 	"github.com/shoal-kv/shoal/wal"
 )
 
-const errReadonly = "READONLY You can't write against a read only replica."
+// Error replies of replication.
+const (
+	errReadonly  = "READONLY You can't write against a read only replica."
+	errUnblocked = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+)
 
 // replState is the server's replication state. Fields marked (mu) are
 // guarded by Server.mu, (roleMu) by roleMu.
@@ -140,6 +144,11 @@ func (s *Server) follow(addr string) {
 	s.mu.Lock()
 	s.store.SetReplica(true)
 	s.repl.replica.Store(true)
+	for _, ws := range s.blocked { // clients blocked on keys get -UNBLOCKED
+		for w := range ws {
+			w.signal()
+		}
+	}
 	s.mu.Unlock()
 	s.repl.masterAddr.Store(&addr)
 	s.repl.follower = repl.StartReplica(repl.ReplicaConfig{
@@ -210,6 +219,28 @@ func (s *Server) replicaStatus() (repl.ReplicaStatus, bool) {
 		return repl.ReplicaStatus{}, false
 	}
 	return s.repl.follower.Status(), true
+}
+
+// replicaApplyLag returns the replica's apply lag statistics.
+func (s *Server) replicaApplyLag() (repl.LagStats, bool) {
+	s.repl.roleMu.Lock()
+	defer s.repl.roleMu.Unlock()
+	if s.repl.follower == nil {
+		return repl.LagStats{}, false
+	}
+	return s.repl.follower.ApplyLag(), true
+}
+
+// resetReplStats clears the lag statistics (CONFIG RESETSTAT).
+func (s *Server) resetReplStats() {
+	if s.repl.master != nil {
+		s.repl.master.ResetLag()
+	}
+	s.repl.roleMu.Lock()
+	defer s.repl.roleMu.Unlock()
+	if s.repl.follower != nil {
+		s.repl.follower.ResetLag()
+	}
 }
 
 // replRole is the node's role for gossip.

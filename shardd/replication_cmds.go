@@ -305,6 +305,12 @@ func (s *Server) writeReplicationInfo(c *conn, kv func(string, any)) {
 		kv("shoal_sync_partial_received", st.PartialSyncs)
 		kv("shoal_sync_truncations", st.Truncates)
 		kv("shoal_master_connects", st.Connects)
+		if lag, ok := s.replicaApplyLag(); ok {
+			kv("shoal_apply_lag_samples", lag.Samples)
+			kv("shoal_apply_lag_p50_ms", lag.P50.Milliseconds())
+			kv("shoal_apply_lag_p99_ms", lag.P99.Milliseconds())
+			kv("shoal_apply_lag_max_ms", lag.Max.Milliseconds())
+		}
 	}
 	if m := s.repl.master; m != nil {
 		ms := m.Stats()
@@ -317,6 +323,9 @@ func (s *Server) writeReplicationInfo(c *conn, kv func(string, any)) {
 		kv("shoal_repl_lag_p99_us", lag.P99.Microseconds())
 		kv("shoal_repl_lag_max_us", lag.Max.Microseconds())
 		kv("shoal_repl_lag_lost", lag.Lost)
+		send := m.SendLag()
+		kv("shoal_repl_send_lag_p50_us", send.P50.Microseconds())
+		kv("shoal_repl_send_lag_p99_us", send.P99.Microseconds())
 	}
 	if kc := s.repl.cache; kc != nil {
 		c.lock()

@@ -129,9 +129,9 @@ func TestCachedReplicaStaysBoundedAndNeverLies(t *testing.T) {
 	rc := newClient(p.addr)
 	defer rc.Close()
 
-	// Data: ~120 MB of 2 KB strings (2.5x the bound), plus counters and
+	// Data: ~95 MB of 2 KB strings (twice the bound), plus counters and
 	// hashes updated after they may have been evicted, and deleted keys.
-	const nVals, nCtr, nDel = 40000, 2000, 2000
+	const nVals, nCtr, nDel = 30000, 2000, 2000
 	val := func(i, round int) string {
 		return fmt.Sprintf("%d:%d:%s", i, round, strings.Repeat("v", 2000))
 	}

@@ -290,3 +290,23 @@ func TestReplicationCommands(t *testing.T) {
 		t.Errorf("COMMAND INFO shoal: %v", err)
 	}
 }
+
+// A client blocked on a master that becomes a replica is unblocked with
+// an error (a replica must not pop what its master pushes).
+func TestDemotionUnblocksBlockedClients(t *testing.T) {
+	other := startNode(t)
+	n := startNode(t)
+	c := testutil.DialRaw(t, n.addr)
+	if err := c.Send("BLPOP", "q", "0"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		b := infoFields(t, n.client(), "clients")["blocked_clients"]
+		return b == "1", "blocked_clients " + b
+	})
+	n.client().Do(context.Background(), "REPLICAOF", "127.0.0.1", portOf(other.addr))
+	got, err := c.Read()
+	if err != nil || string(got) != "-"+errUnblocked+"\r\n" {
+		t.Fatalf("blocked client got %q, %v", got, err)
+	}
+}

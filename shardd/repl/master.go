@@ -83,8 +83,9 @@ type Master struct {
 	nextID    int
 	acked     chan struct{} // closed and replaced on every acknowledgement
 
-	clock atomic.Pointer[writeClock]
-	lag   histogram
+	clock   atomic.Pointer[writeClock]
+	lag     histogram // write → acknowledged as applied
+	sendLag histogram // write → handed to the socket
 
 	syncFull, syncPartial, syncTruncate atomic.Int64
 }
@@ -375,6 +376,7 @@ func (m *Master) stream(nc net.Conn, next uint64, done <-chan struct{}) error {
 			continue
 		}
 		buf = buf[:0]
+		first := next
 		for _, r := range recs {
 			buf = appendRecordFrame(buf, r)
 			next = r.Index + 1
@@ -385,6 +387,7 @@ func (m *Master) stream(nc net.Conn, next uint64, done <-chan struct{}) error {
 		if err := m.write(nc, buf); err != nil {
 			return err
 		}
+		m.noteSent(first, next-1)
 		wrote = true
 		if cap(buf) > 4*m.cfg.MaxBatchBytes {
 			buf = nil
@@ -411,8 +414,15 @@ func (m *Master) readAcks(f *follower, nc net.Conn, rd CommandReader) error {
 
 func (m *Master) ack(f *follower, applied, logged uint64) {
 	now := time.Now()
-	prev := f.acked.Swap(applied)
-	f.logged.Store(logged)
+	// Acks come from two goroutines of the replica (after each batch and
+	// on a timer), so an older one may arrive last: keep the highest.
+	prev := f.acked.Load()
+	if applied > prev {
+		f.acked.Store(applied)
+	}
+	if logged > f.logged.Load() {
+		f.logged.Store(logged)
+	}
 	f.lastAck.Store(now.UnixNano())
 	if c := m.clock.Load(); c != nil && f.online.Load() && applied > prev {
 		from := max(prev, f.lagFrom) + 1
@@ -432,6 +442,24 @@ func (m *Master) ack(f *follower, applied, logged uint64) {
 		m.lag.mu.Unlock()
 	}
 	m.notifyAck()
+}
+
+// noteSent records the send lag of records from..to.
+func (m *Master) noteSent(from, to uint64) {
+	c := m.clock.Load()
+	if c == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	m.sendLag.mu.Lock()
+	defer m.sendLag.mu.Unlock()
+	for i := from; i <= to; i++ {
+		if t, ok := c.lookup(i); ok {
+			m.sendLag.add((now - t) / 1000)
+		} else {
+			m.sendLag.lost++
+		}
+	}
 }
 
 func (m *Master) notifyAck() {
@@ -545,11 +573,21 @@ func (m *Master) Stats() MasterStats {
 	return MasterStats{SyncFull: m.syncFull.Load(), SyncPartial: m.syncPartial.Load(), SyncTruncate: m.syncTruncate.Load()}
 }
 
-// Lag returns the replication lag statistics since the last ResetLag.
+// Lag returns the replication lag statistics since the last ResetLag:
+// from the master's write of each record to a replica's acknowledgement
+// that it applied it.
 func (m *Master) Lag() LagStats { return m.lag.stats() }
 
+// SendLag is the part of Lag up to the moment the record was written to
+// the replica's socket (the rest is the network, the replica's apply and
+// its acknowledgement).
+func (m *Master) SendLag() LagStats { return m.sendLag.stats() }
+
 // ResetLag clears the lag statistics.
-func (m *Master) ResetLag() { m.lag.reset() }
+func (m *Master) ResetLag() {
+	m.lag.reset()
+	m.sendLag.reset()
+}
 
 // Acked returns how many online replicas acknowledged index.
 func (m *Master) Acked(index uint64) int {
