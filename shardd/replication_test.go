@@ -2,6 +2,7 @@ package shardd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -308,5 +309,125 @@ func TestDemotionUnblocksBlockedClients(t *testing.T) {
 	got, err := c.Read()
 	if err != nil || string(got) != "-"+errUnblocked+"\r\n" {
 		t.Fatalf("blocked client got %q, %v", got, err)
+	}
+}
+
+// Diskless replicas joining a master whose log was truncated get a
+// snapshot: an unbounded one loads it whole, a cached one (a bound far
+// smaller than the data) admits what fits. Then the cached replica's key
+// states: an evicted counter the master increments is never rebuilt from
+// nothing, a deleted key answers nil, and FLUSHALL makes the keyspace
+// complete again.
+func TestDisklessReplicasFromSnapshotAndCachedKeyStates(t *testing.T) {
+	ctx := context.Background()
+	m := startNode(t, func(c *Config) { c.SnapshotLogSize = 0 })
+	mc := m.client()
+	filler := strings.Repeat("f", 1000)
+	const nFill, nCtr = 3000, 500
+	_, err := mc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := 0; i < nCtr; i++ {
+			p.Set(ctx, "c:"+strconv.Itoa(i), 100, 0)
+		}
+		for i := 0; i < nFill; i++ {
+			p.Set(ctx, "f:"+strconv.Itoa(i), filler, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.Save(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	plain := startNode(t, func(c *Config) { c.ReplicaOf, c.Diskless, c.DataDir = m.addr, true, "" })
+	cached := startNode(t, func(c *Config) { c.ReplicaOf, c.Diskless, c.DataDir, c.MaxMemory = m.addr, true, "", 2<<20 })
+	pc, cc := plain.client(), cached.client()
+	waitConverged(t, 20*time.Second, mc, pc)
+	off := infoFields(t, mc, "replication")["master_repl_offset"]
+	testutil.WaitFor(t, 20*time.Second, func() (bool, string) {
+		got := infoFields(t, cc, "replication")["slave_repl_offset"]
+		return got == off, "cached replica at " + got + ", master at " + off
+	})
+	for _, c := range []*redis.Client{pc, cc} {
+		if n := infoInt(t, c, "replication", "shoal_sync_full_received"); n != 1 {
+			t.Fatalf("snapshots received: %d, want 1", n)
+		}
+	}
+	st := infoFields(t, cc, "replication")
+	if st["shoal_cache_complete"] != "0" || st["shoal_cache_evicted"] == "0" && st["shoal_cache_rejected"] == "0" {
+		t.Fatalf("a 1 MB cache took a 3 MB snapshot without dropping keys: %v", st)
+	}
+	if err := cc.DBSize(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOTCACHED") {
+		t.Fatalf("DBSIZE on a partial cached replica: %v", err)
+	}
+
+	// The master increments every counter and deletes some.
+	mc.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := 0; i < nCtr; i++ {
+			p.IncrBy(ctx, "c:"+strconv.Itoa(i), 3)
+			if i%5 == 0 {
+				p.Del(ctx, "c:"+strconv.Itoa(i))
+			}
+		}
+		return nil
+	})
+	if n, err := mc.Do(ctx, "WAIT", 2, 5000).Int(); err != nil || n != 2 {
+		t.Fatalf("WAIT = %d, %v", n, err)
+	}
+	var held, deleted, unknown int
+	for i := 0; i < nCtr; i++ {
+		k := "c:" + strconv.Itoa(i)
+		v, err := cc.Get(ctx, k).Result()
+		switch {
+		case err != nil && strings.HasPrefix(err.Error(), "NOTCACHED"):
+			unknown++
+		case i%5 == 0 && errors.Is(err, redis.Nil):
+			deleted++
+		case i%5 != 0 && err == nil && v == "103":
+			held++
+		default:
+			t.Fatalf("GET %s on the cached replica = %q, %v (master: %q)", k, v, err, mc.Get(ctx, k).Val())
+		}
+	}
+	t.Logf("counters on the cached replica: %d held, %d known deleted, %d not cached", held, deleted, unknown)
+	if deleted == 0 {
+		t.Errorf("no deletion was remembered")
+	}
+	// FLUSHALL: everything is known again (absent), and new keys are held.
+	mc.FlushAll(ctx)
+	mc.Set(ctx, "new", "v", 0)
+	if n, err := mc.Do(ctx, "WAIT", 2, 5000).Int(); err != nil || n != 2 {
+		t.Fatalf("WAIT = %d, %v", n, err)
+	}
+	if n, err := cc.DBSize(ctx).Result(); err != nil || n != 1 {
+		t.Fatalf("DBSIZE after FLUSHALL = %d, %v", n, err)
+	}
+	if err := cc.Get(ctx, "c:1").Err(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("GET after FLUSHALL: %v", err)
+	}
+	if v := cc.Get(ctx, "new").Val(); v != "v" {
+		t.Fatalf("GET new = %q", v)
+	}
+	waitConverged(t, 10*time.Second, mc, pc, cc)
+}
+
+// A master with requirepass: a replica authenticates with masterauth, and
+// one without it stays disconnected.
+func TestReplicaAuthenticates(t *testing.T) {
+	ctx := context.Background()
+	m := startNode(t, func(c *Config) { c.RequirePass = "s3cret" })
+	good := startNode(t, func(c *Config) { c.ReplicaOf, c.MasterAuth = m.addr, "s3cret" })
+	bad := startNode(t, func(c *Config) { c.ReplicaOf = m.addr })
+	mc := redis.NewClient(&redis.Options{Addr: m.addr, Password: "s3cret", Protocol: 2, MaxRetries: -1, DisableIdentity: true})
+	defer mc.Close()
+	mc.Set(ctx, "k", "v", 0)
+	if n, err := mc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT = %d, %v", n, err)
+	}
+	if v := good.client().Get(ctx, "k").Val(); v != "v" {
+		t.Fatalf("replica with masterauth: k = %q", v)
+	}
+	if st := infoFields(t, bad.client(), "replication"); st["master_link_status"] != "down" || st["slave_repl_offset"] != "0" {
+		t.Fatalf("replica without masterauth: %v", st)
 	}
 }
