@@ -93,7 +93,7 @@ type keyCache struct {
 	rd        *proto.Reader       // (mu) reads src
 
 	qmu   sync.Mutex
-	queue []cacheItem // evicted or rejected items to drop from the store
+	queue []dropped // evicted or rejected items to drop from the store
 	wake  chan struct{}
 
 	evicted, rejected, dropped, notCached atomic.Int64
@@ -105,6 +105,12 @@ type cacheItem struct {
 	key  string
 	tomb bool
 	gen  uint64
+}
+
+// dropped is an item ristretto evicted or refused.
+type dropped struct {
+	cacheItem
+	rejected bool
 }
 
 type sizeMemo struct {
@@ -153,7 +159,7 @@ func (kc *keyCache) onEvict(it *ristretto.Item[cacheItem]) {
 		return
 	}
 	kc.evicted.Add(1)
-	kc.enqueue(v)
+	kc.enqueue(dropped{v, false})
 }
 
 // onReject runs on ristretto's goroutine. ristretto also "rejects" a second
@@ -167,10 +173,10 @@ func (kc *keyCache) onReject(it *ristretto.Item[cacheItem]) {
 		return
 	}
 	kc.rejected.Add(1)
-	kc.enqueue(v)
+	kc.enqueue(dropped{v, true})
 }
 
-func (kc *keyCache) enqueue(v cacheItem) {
+func (kc *keyCache) enqueue(v dropped) {
 	kc.qmu.Lock()
 	kc.queue = append(kc.queue, v)
 	kc.qmu.Unlock()
@@ -207,14 +213,23 @@ func (kc *keyCache) drainLocked() {
 		if v.gen != gen {
 			continue
 		}
+		// Only losing a value or a tombstone loses knowledge: the item may
+		// be about a key already deleted by an effect (its callback raced
+		// with the DEL), which stays known.
+		lost := false
 		if v.tomb {
+			_, lost = kc.tombs[v.key]
 			delete(kc.tombs, v.key)
 		} else {
-			kc.s.store.Evict([]byte(v.key))
+			lost = kc.s.store.Evict([]byte(v.key))
 			delete(kc.memo, v.key)
 		}
+		if !lost {
+			continue
+		}
 		if kc.complete {
-			kc.s.log.Info("cache: first key dropped; the keyspace is now partial", "key", v.key, "tombstone", v.tomb)
+			kc.s.log.Info("cache: first key dropped; the keyspace is now partial", "key", v.key, "tombstone", v.tomb,
+				"rejected", v.rejected, "max_cost", kc.c.MaxCost(), "remaining_cost", kc.c.RemainingCost())
 		}
 		kc.complete, kc.lost = false, true
 	}
