@@ -22,6 +22,10 @@ type Shardd struct {
 	Diskless               bool          `mapstructure:"diskless"`
 	MaxMemory              string        `mapstructure:"maxmemory"`
 	ReplicaOf              string        `mapstructure:"replicaof"`
+	MasterAuth             string        `mapstructure:"masterauth"`
+	MinReplicasToWrite     int           `mapstructure:"min-replicas-to-write"`
+	MinReplicasMaxLag      time.Duration `mapstructure:"min-replicas-max-lag"`
+	ReplTimeout            time.Duration `mapstructure:"repl-timeout"`
 	AppendFsync            string        `mapstructure:"appendfsync"`
 	RequirePass            string        `mapstructure:"requirepass"`
 	MaxClients             int           `mapstructure:"maxclients"`
@@ -50,6 +54,8 @@ func DefaultShardd() Shardd {
 		ClientQueryBufferLimit: "1gb",
 		SnapshotLogSize:        "64mb",
 		ActiveExpireInterval:   100 * time.Millisecond,
+		MinReplicasMaxLag:      10 * time.Second,
+		ReplTimeout:            10 * time.Second,
 		GossipProfile:          "lan",
 		LogLevel:               "info",
 	}
@@ -62,7 +68,11 @@ func ShardFlags(fs *pflag.FlagSet, d Shardd) {
 	fs.String("data-dir", d.DataDir, "directory for the write-ahead log and snapshots (required unless --diskless)")
 	fs.Bool("diskless", d.Diskless, "memory only: no file is written")
 	fs.String("maxmemory", d.MaxMemory, "memory bound in diskless mode (e.g. 256mb; 0 = none)")
-	fs.String("replicaof", d.ReplicaOf, "replicate from this master (HOST:PORT)")
+	fs.String("replicaof", d.ReplicaOf, "replicate from this master (HOST:PORT); empty = this node is a master")
+	fs.String("masterauth", d.MasterAuth, "password sent to the master (its requirepass) when replicating")
+	fs.Int("min-replicas-to-write", d.MinReplicasToWrite, "refuse writes (-NOREPLICAS) unless this many replicas acknowledged within min-replicas-max-lag (0 = off)")
+	fs.Duration("min-replicas-max-lag", d.MinReplicasMaxLag, "how recent a replica's acknowledgement must be to count for min-replicas-to-write (whole seconds)")
+	fs.Duration("repl-timeout", d.ReplTimeout, "a replication link silent this long is broken and reconnected")
 	fs.String("appendfsync", d.AppendFsync, "log fsync policy: always, everysec or no")
 	fs.String("requirepass", d.RequirePass, "password clients must AUTH with")
 	fs.Int("maxclients", d.MaxClients, "maximum concurrent client connections")
@@ -93,6 +103,16 @@ func (c Shardd) ServerConfig() (shardd.Config, error) {
 	cfg.RequirePass = c.RequirePass
 	cfg.MaxClients = c.MaxClients
 	cfg.ActiveExpireInterval = c.ActiveExpireInterval
+	cfg.ReplicaOf = c.ReplicaOf
+	cfg.MasterAuth = c.MasterAuth
+	cfg.MinReplicasToWrite = c.MinReplicasToWrite
+	cfg.MinReplicasMaxLag = c.MinReplicasMaxLag
+	cfg.ReplTimeout = c.ReplTimeout
+	if c.Advertise != "" {
+		cfg.RESPAddr = c.Advertise
+	} else {
+		cfg.RESPAddr = c.Listen
+	}
 	for _, sz := range []struct {
 		key string
 		v   string
@@ -116,13 +136,6 @@ func (c Shardd) ServerConfig() (shardd.Config, error) {
 		}
 		cfg.Gossip = &g
 		cfg.Join = c.Join
-		cfg.RESPAddr = c.Advertise
-		if cfg.RESPAddr == "" {
-			cfg.RESPAddr = c.Listen
-		}
-	}
-	if c.ReplicaOf != "" {
-		return cfg, fmt.Errorf("replicaof: replication is not built yet")
 	}
 	return cfg, cfg.Validate()
 }

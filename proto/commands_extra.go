@@ -10,7 +10,11 @@ import "strconv"
 // fanOutCommands are sent by the frontend to every shard.
 var fanOutCommands = []string{"keys", "scan", "dbsize", "flushall", "flushdb", "randomkey"}
 
-// shoalCommand is shoal's own admin command (its subcommands come later).
+// shoalCommand is shoal's own admin command. Its subcommands (not in the
+// table: shardd checks them) are replication's internal protocol
+// (shardd/repl): SHOAL SYNC <next-index> <last-epoch> <listening-port>
+// turns the connection into a replication stream; SHOAL ACK
+// <applied-index> <logged-index> is what a replica sends on it.
 var shoalCommand = &CommandSpec{
 	Name: "shoal", FullName: "shoal", Arity: -2,
 	Flags:         FlagAdmin | FlagNoScript | FlagLoading | FlagStale,

@@ -144,7 +144,7 @@ func cmdHello(c *conn, args [][]byte) {
 	c.bulkString("mode")
 	c.bulkString("standalone")
 	c.bulkString("role")
-	c.bulkString("master")
+	c.bulkString(c.s.roleName())
 	c.bulkString("modules")
 	c.array(0)
 }
@@ -216,52 +216,6 @@ func cmdBgsave(c *conn, args [][]byte) {
 		}
 	}()
 	c.status("Background saving started")
-}
-
-// cmdWait answers WAIT numreplicas timeout. Until replication exists no
-// replica ever acknowledges: it answers 0, after the timeout when replicas
-// were asked for (as Redis does when it has none).
-func cmdWait(c *conn, args [][]byte) {
-	n, ok := store.ParseInt(args[1])
-	if !ok {
-		c.err("ERR value is not an integer or out of range")
-		return
-	}
-	t, ok := store.ParseInt(args[2])
-	if !ok {
-		c.err("ERR timeout is not an integer or out of range")
-		return
-	}
-	if t < 0 {
-		c.err("ERR timeout is negative")
-		return
-	}
-	if n > 0 && t > 0 && !c.execing {
-		select {
-		case <-time.After(time.Duration(t) * time.Millisecond):
-		case <-c.done:
-		case <-c.s.quit:
-		}
-	}
-	c.int(0)
-}
-
-func cmdRole(c *conn, args [][]byte) {
-	c.lock()
-	off := c.s.offset()
-	c.unlock()
-	c.array(3)
-	c.bulkString("master")
-	c.int(int64(off))
-	c.array(0)
-}
-
-// offset is the replication offset: the index of the last logged write.
-func (s *Server) offset() uint64 {
-	if s.wal == nil {
-		return uint64(s.dirty.Load())
-	}
-	return s.wal.LastIndex()
 }
 
 func cmdCommand(c *conn, args [][]byte) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/shoal-kv/shoal/gossip"
@@ -18,10 +19,28 @@ type Config struct {
 	// DataDir holds the write-ahead log and snapshots. Required unless
 	// Diskless.
 	DataDir string
-	// Diskless runs memory-only (cached mode arrives with replication).
+	// Diskless runs memory-only: no file is ever opened for writing. With
+	// MaxMemory it is cached mode (see diskless.go).
 	Diskless bool
-	// MaxMemory bounds memory in diskless mode, in bytes (0 = unbounded).
+	// MaxMemory bounds memory in diskless mode, in bytes (0 = unbounded):
+	// the keys kept are chosen by ristretto. The process itself should
+	// also set the Go runtime's memory limit (the shoal binary does).
 	MaxMemory int64
+	// ReplicaOf, when set (HOST:PORT), makes the node a replica of that
+	// master from the start (REPLICAOF changes it at run time).
+	ReplicaOf string
+	// MasterAuth is the password a replica sends to its master (the
+	// master's requirepass).
+	MasterAuth string
+	// MinReplicasToWrite and MinReplicasMaxLag: a master refuses writes
+	// with -NOREPLICAS unless that many replicas acknowledged within the
+	// lag (Redis's min-replicas-to-write / min-replicas-max-lag; 0
+	// disables). The lag is rounded down to whole seconds, as in Redis.
+	MinReplicasToWrite int
+	MinReplicasMaxLag  time.Duration
+	// ReplTimeout: a replication link silent this long is broken (master:
+	// no acknowledgement; replica: no byte, heartbeats included).
+	ReplTimeout time.Duration
 	// AppendFsync is the log's fsync policy: "always", "everysec" or "no".
 	AppendFsync string
 	// RequirePass, when set, makes clients AUTH before anything else.
@@ -66,6 +85,8 @@ func DefaultConfig() Config {
 		SnapshotLogSize:        64 << 20,
 		ActiveExpireInterval:   100 * time.Millisecond,
 		Version:                "dev",
+		MinReplicasMaxLag:      10 * time.Second,
+		ReplTimeout:            10 * time.Second,
 	}
 }
 
@@ -94,6 +115,20 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMemory < 0 {
 		errs = append(errs, fmt.Errorf("maxmemory: must not be negative, got %d", c.MaxMemory))
+	}
+	if c.ReplicaOf != "" {
+		if _, _, err := net.SplitHostPort(c.ReplicaOf); err != nil {
+			errs = append(errs, fmt.Errorf("replicaof: want HOST:PORT: %w", err))
+		}
+	}
+	if c.MinReplicasToWrite < 0 {
+		errs = append(errs, fmt.Errorf("min-replicas-to-write: must not be negative, got %d", c.MinReplicasToWrite))
+	}
+	if c.MinReplicasMaxLag < 0 {
+		errs = append(errs, fmt.Errorf("min-replicas-max-lag: must not be negative, got %v", c.MinReplicasMaxLag))
+	}
+	if c.ReplTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("repl-timeout: must be positive, got %v", c.ReplTimeout))
 	}
 	if c.ActiveExpireInterval <= 0 {
 		errs = append(errs, fmt.Errorf("active-expire-interval: must be positive, got %v", c.ActiveExpireInterval))

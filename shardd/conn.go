@@ -30,6 +30,8 @@ type conn struct {
 
 	// durable is the highest log index this batch's replies acknowledge.
 	durable uint64
+	// lastWrite is the log index of the last write flushed (WAIT).
+	lastWrite uint64
 
 	// MULTI state.
 	multi      [][][]byte // queued commands (copied), nil when not in MULTI
@@ -125,6 +127,7 @@ func (c *conn) flush() bool {
 	if c.durable > 0 {
 		idx := c.durable
 		c.durable = 0
+		c.lastWrite = max(c.lastWrite, idx)
 		if err := c.s.wal.WaitDurable(context.Background(), idx); err != nil {
 			c.s.log.Error("write not durable; closing client without acknowledging", "err", err, "client", c.id)
 			c.out = c.out[:0]

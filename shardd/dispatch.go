@@ -143,6 +143,13 @@ func (c *conn) handle(args [][]byte) {
 		c.err(misconf(s.logFailed()))
 		return
 	}
+	if cmd.write {
+		if msg := s.writeRefused(); msg != "" {
+			c.rejectInMulti()
+			c.err(msg)
+			return
+		}
+	}
 	if c.psMode && c.subscriptions() > 0 && !subscribedAllowed[cmd.name] {
 		c.err("ERR Can't execute '" + cmd.name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
@@ -174,9 +181,20 @@ func (c *conn) run(cmd *command, args [][]byte) {
 	}
 	s := c.s
 	c.lock()
+	kc := s.repl.cache
+	if kc != nil && !cmd.write {
+		if msg := kc.checkRead(cmd, args, s.isReplica()); msg != "" {
+			c.err(msg)
+			c.unlock()
+			return
+		}
+	}
 	now := time.Now().UnixMilli()
 	before := len(c.out)
 	c.out = s.store.Run(cmd.store, now, args, c.out)
+	if kc != nil && cmd.write {
+		kc.afterWrite(cmd, args)
+	}
 	if c.execing {
 		if len(c.out) == before { // a blocking command inside MULTI does not block
 			c.timedOut(cmd)
@@ -210,6 +228,7 @@ func (s *Server) logEffects(now int64) uint64 {
 		s.log.Error("appending to the log", "err", err)
 		return 0
 	}
+	s.noteWrite(idx)
 	return idx
 }
 
@@ -284,6 +303,10 @@ func cmdExec(c *conn, args [][]byte) {
 		cmd := s.lookup(q[0])
 		if cmd.write && s.logFailed() != nil {
 			c.err(misconf(s.logFailed()))
+			continue
+		}
+		if cmd.write && s.isReplica() {
+			c.err(errReadonly)
 			continue
 		}
 		c.run(cmd, q)
@@ -424,6 +447,11 @@ func (c *conn) block(cmd *command, args [][]byte) {
 		select {
 		case <-w.ch:
 			s.mu.Lock()
+			if s.isReplica() { // demoted while blocked: a replica must not pop
+				s.mu.Unlock()
+				c.err(errUnblocked)
+				return
+			}
 			now := time.Now().UnixMilli()
 			before := len(c.out)
 			c.out = s.store.Run(cmd.store, now, own, c.out)

@@ -48,7 +48,7 @@ func (s *Server) gossipTags() gossip.Tags {
 	return gossip.Tags{
 		Role:     gossip.RoleShard,
 		Shard:    s.cfg.Shard,
-		ReplRole: gossip.ReplMaster,
+		ReplRole: s.replRole(),
 		Epoch:    epoch,
 		RESPAddr: s.cfg.RESPAddr,
 		Version:  s.cfg.Version,

@@ -131,16 +131,8 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		kv("pubsub_channels", nch)
 		kv("pubsub_patterns", npat)
 	case "replication":
-		c.lock()
-		off := s.offset()
-		epoch := s.epoch
-		c.unlock()
 		b.WriteString("# Replication\r\n")
-		kv("role", "master")
-		kv("connected_slaves", 0)
-		kv("master_repl_offset", off)
-		kv("shoal_shard", s.cfg.Shard)
-		kv("shoal_epoch", epoch)
+		s.writeReplicationInfo(c, kv)
 	case "cpu":
 		b.WriteString("# CPU\r\n")
 		kv("used_cpu_sys", "0.000000")
@@ -325,6 +317,7 @@ func cmdConfig(c *conn, args [][]byte) {
 		s.stats.connectionsReceived.Store(0)
 		s.stats.rejectedConnections.Store(0)
 		s.stats.netOutput.Store(0)
+		s.resetReplStats() // replication lag percentiles
 		c.ok()
 	case sub == "help" && len(args) == 2:
 		help := []string{

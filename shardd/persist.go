@@ -69,6 +69,7 @@ func (s *Server) openData() error {
 		next = recs[len(recs)-1].Index + 1
 	}
 	s.logSizeAtSnap.Store(lg.Size())
+	s.repl.restored = max(snapIndex, lg.LastIndex())
 	s.log.Info("data restored", "snapshot_index", snapIndex, "records_replayed", replayed,
 		"keys", s.store.Len(), "took", time.Since(start).Round(time.Millisecond))
 	return nil

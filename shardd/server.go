@@ -51,6 +51,7 @@ type Server struct {
 	epoch    uint64
 	watchers map[string]map[*conn]struct{}
 	blocked  map[string]map[*waiter]struct{}
+	repl     replState // replication (replication.go)
 
 	// persistence state (see persist.go)
 	snapMu         sync.Mutex // one snapshot at a time
@@ -118,6 +119,12 @@ func New(cfg Config) (*Server, error) {
 		if err := s.openData(); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.initReplication(); err != nil {
+		if s.wal != nil {
+			s.wal.Close()
+		}
+		return nil, err
 	}
 	if cfg.Gossip != nil {
 		if err := s.startGossip(); err != nil {
@@ -218,6 +225,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for _, c := range conns {
 			c.close()
 		}
+		s.stopReplication()
 		close(s.quit)
 		done := make(chan struct{})
 		go func() { s.bg.Wait(); close(done) }()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -54,6 +55,9 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 	}
 	cfg.Logger = log
 	cfg.Version = version
+	if cfg.Diskless && cfg.MaxMemory > 0 {
+		debug.SetMemoryLimit(shardd.MemoryLimit(cfg.MaxMemory))
+	}
 	srv, err := shardd.New(cfg)
 	if err != nil {
 		return err
@@ -64,7 +68,8 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer startProfile()()
-	log.Info("shardd serving", "addr", ln.Addr().String(), "shard", cfg.Shard, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync)
+	log.Info("shardd serving", "addr", ln.Addr().String(), "shard", cfg.Shard, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync,
+		"diskless", cfg.Diskless, "maxmemory", cfg.MaxMemory, "replicaof", cfg.ReplicaOf)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	sig := make(chan os.Signal, 1)

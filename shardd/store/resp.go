@@ -14,10 +14,31 @@ func appendCommand(dst []byte, args [][]byte) []byte {
 }
 
 // effectReader decodes the effects recorded by appendCommand.
-type effectReader struct{ r *proto.Reader }
+type effectReader struct {
+	src bytes.Reader
+	r   *proto.Reader
+}
 
 func newEffectReader(b []byte) *effectReader {
-	return &effectReader{r: proto.NewReader(bytes.NewReader(b), proto.DefaultLimits())}
+	e := &effectReader{}
+	e.src.Reset(b)
+	// A buffer the size of the effects (not the 16 KB default): replicas
+	// and restarts decode one small record after another.
+	e.r = proto.NewReaderSize(&e.src, proto.DefaultLimits(), min(len(b)+16, proto.DefaultBufferSize))
+	return e
+}
+
+// effectReaderFor returns the store's effect reader reset to read b: a
+// replica applies hundreds of thousands of records a second, and a new
+// reader per record was most of its garbage.
+func (s *Store) effectReaderFor(b []byte) *effectReader {
+	if s.effRd == nil {
+		s.effRd = newEffectReader(b)
+		return s.effRd
+	}
+	s.effRd.src.Reset(b)
+	s.effRd.r.Reset(&s.effRd.src)
+	return s.effRd
 }
 
 // next returns the next effect command, or io.EOF after the last. The args

@@ -99,7 +99,8 @@ type Store struct {
 	Touched func(key []byte)
 	Flushed func()
 
-	call Call // reused by Run: the store is single-threaded
+	call  Call          // reused by Run: the store is single-threaded
+	effRd *effectReader // reused by Apply
 
 	cursors cursorTable
 	snap    *snapshotState
@@ -400,7 +401,7 @@ func (s *Store) Apply(now int64, effects []byte) error {
 	s.replay = true
 	defer func() { s.replay = false }()
 	var out []byte
-	rd := newEffectReader(effects)
+	rd := s.effectReaderFor(effects)
 	for {
 		args, err := rd.next()
 		if errors.Is(err, io.EOF) {
