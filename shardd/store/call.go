@@ -1,8 +1,7 @@
 package store
 
 import (
-	"math"
-	"strconv"
+	"unsafe"
 
 	"github.com/shoal-kv/shoal/proto"
 )
@@ -48,7 +47,7 @@ func (c *Call) NullArray()                  { c.Out = proto.AppendNullArray(c.Ou
 func (c *Call) Array(n int)                 { c.Out = proto.AppendArray(c.Out, n) }
 func (c *Call) WrongType()                  { c.Err(ErrWrongType) }
 func (c *Call) SyntaxErr()                  { c.Err(ErrSyntax) }
-func (c *Call) BulkInt(n int64)             { c.Out = proto.AppendBulk(c.Out, strconv.AppendInt(nil, n, 10)) }
+func (c *Call) BulkInt(n int64)             { c.Out = proto.AppendBulkInt(c.Out, n) }
 func (c *Call) Float(f float64)             { c.Out = proto.AppendBulkFloat(c.Out, f) }
 func appendErr(out []byte, m string) []byte { return proto.AppendError(out, m) }
 
@@ -70,50 +69,6 @@ func (c *Call) Touch(key []byte) {
 
 // ---- argument parsing (Redis's rules and error texts) ----
 
-// ParseInt parses a strict base-10 int64 as Redis's string2ll does (no
-// spaces, no '+', no leading zeros except "0").
-func ParseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		d := b[i]
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-uint64(d-'0'))/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(d-'0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
-
 // IntArg parses argument i as an integer, replying ErrNotInt on failure.
 func (c *Call) IntArg(i int) (int64, bool) {
 	v, ok := ParseInt(c.Args[i])
@@ -123,34 +78,8 @@ func (c *Call) IntArg(i int) (int64, bool) {
 	return v, ok
 }
 
-// ParseFloat parses a float as Redis's strtold-based parsing accepts it:
-// "inf", "-inf", "+inf" allowed, NaN and trailing garbage rejected, no
-// leading space.
-func ParseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || b[0] == ' ' || b[0] == '\t' || b[0] == '\n' {
-		return 0, false
-	}
-	s := string(b)
-	switch s {
-	case "inf", "+inf", "Inf", "+Inf", "INF", "+INF", "infinity", "+infinity":
-		return math.Inf(1), true
-	case "-inf", "-Inf", "-INF", "-infinity":
-		return math.Inf(-1), true
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return f, !math.IsInf(f, 0) // overflow is an error in Redis
-		}
-		return 0, false
-	}
-	if math.IsNaN(f) {
-		return 0, false
-	}
-	return f, true
-}
-
-// FloatArg parses argument i as a float, replying ErrNotFloat on failure.
+// FloatArg parses argument i as a double (see ParseFloat), replying
+// ErrNotFloat on failure.
 func (c *Call) FloatArg(i int) (float64, bool) {
 	v, ok := ParseFloat(c.Args[i])
 	if !ok {
@@ -166,6 +95,14 @@ func clone(b []byte) []byte {
 	copy(out, b)
 	return out
 }
+
+// stringView returns b as a string without copying, for lookups that do
+// not keep it (map and tree searches). The result must never be stored.
+func stringView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// bytesView returns s as a byte slice without copying, for read-only use
+// (parsing, pattern matching, membership tests). It must never be modified.
+func bytesView(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // eqFold reports whether b equals the lower-case ASCII word s, ignoring case.
 func eqFold(b []byte, s string) bool {

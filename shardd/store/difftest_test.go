@@ -79,13 +79,19 @@ func (d *diffEnv) run(script string) {
 			i := strings.IndexByte(line, ' ')
 			mod, line = line[:i], strings.TrimSpace(line[i+1:])
 		}
-		args := splitArgs(line)
-		r, s := d.do(args...)
-		if !replyEqual(mod, r, s) {
-			d.t.Errorf("%s\n  redis: %q\n  shoal: %q", line, r, s)
-		}
+		d.check(mod, splitArgs(line)...)
 	}
 	d.checkReplica()
+}
+
+// check runs one command on both sides and reports a difference in the
+// replies (mod is a run modifier, "" for an exact comparison).
+func (d *diffEnv) check(mod string, args ...string) {
+	d.t.Helper()
+	r, s := d.do(args...)
+	if !replyEqual(mod, r, s) {
+		d.t.Errorf("%q\n  redis: %q\n  shoal: %q", args, r, s)
+	}
 }
 
 func replyEqual(mod string, r, s []byte) bool {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -489,7 +488,7 @@ func hincrbyCmd(c *Call) {
 	var old int64
 	if found {
 		if v, ok := h.get(field); ok {
-			if old, ok = hashsetParseInt(v); !ok {
+			if old, ok = parseIntString(v); !ok {
 				c.Err("ERR hash value is not an integer")
 				return
 			}
@@ -512,17 +511,18 @@ func hincrbyCmd(c *Call) {
 }
 
 // HINCRBYFLOAT key field increment, computed in x87 long double precision
-// as Redis does on amd64, and propagated as HSET key field result.
+// as Redis does on amd64 (see numbers.go), and propagated as HSET key field
+// result.
 func hincrbyfloatCmd(c *Call) {
 	if !hashsetArity(c, 4) {
 		return
 	}
-	incr, ok := hashParseLongDouble(c.Args[3])
+	incr, ok := parseLongDouble(c.Args[3])
 	if !ok {
 		c.Err(ErrNotFloat)
 		return
 	}
-	if incr.IsInf() {
+	if incr.inf {
 		c.Err("ERR value is NaN or Infinity")
 		return
 	}
@@ -531,41 +531,28 @@ func hincrbyfloatCmd(c *Call) {
 	if !ok {
 		return
 	}
-	old := new(big.Float)
+	var old longDouble
 	if found {
 		if v, ok := h.get(field); ok {
-			if old, ok = hashParseLongDouble([]byte(v)); !ok {
+			if old, ok = parseLongDouble(bytesView(v)); !ok {
 				c.Err("ERR hash value is not a float")
 				return
 			}
 		}
 	}
-	if old.IsInf() {
-		c.Err("ERR increment would produce NaN or Infinity")
-		return
-	}
-	sum := new(big.Float).SetPrec(hashLDPrec).SetMode(big.ToNearestEven).Add(old, incr)
-	if sum.MantExp(nil) > hashLDMaxExp {
+	sum, ok := old.add(incr)
+	if !ok {
 		c.Err("ERR increment would produce NaN or Infinity")
 		return
 	}
 	if !found {
 		h = createObject(c, key, &hashValue{})
 	}
-	res := hashFormatLongDouble(sum)
+	res := sum.appendHuman(nil)
 	h.set(field, res)
 	c.Bulk(res)
 	c.Touch(key)
 	c.Propagate([]byte("HSET"), key, field, res)
-}
-
-// hashsetParseInt is ParseInt for a string (Redis's string2ll).
-func hashsetParseInt(s string) (int64, bool) {
-	if len(s) == 0 || len(s) > 20 {
-		return 0, false
-	}
-	var buf [20]byte
-	return ParseInt(append(buf[:0], s...))
 }
 
 // ---- HSCAN / SSCAN helpers (shared with set.go) ----
@@ -822,245 +809,4 @@ func hrandfieldCount(c *Call, l int64, withValues bool) {
 	for _, i := range idx {
 		reply(h.pairs[i])
 	}
-}
-
-// ---- x87 long double arithmetic for HINCRBYFLOAT ----
-//
-// Redis computes HINCRBYFLOAT in C's long double, the 80-bit x87 format on
-// amd64: a 64-bit mantissa, exponents up to 16383, subnormals down to
-// 2^-16445. Values are emulated with big.Float at 64 bits of precision
-// (round to nearest even, like the FPU) and range-checked by hand.
-
-const (
-	hashLDPrec = 64
-	// hashLDMaxExp is the big.Float exponent (mantissa in [0.5, 1)) of the
-	// largest finite long doubles; anything above overflows to infinity.
-	hashLDMaxExp = 16384
-	// hashLDMaxChars is Redis's MAX_LONG_DOUBLE_CHARS.
-	hashLDMaxChars = 5 * 1024
-)
-
-// hashParseLongDouble parses b as Redis 7.0's string2ld does with glibc's
-// strtold: the whole string must be a decimal or hexadecimal float or
-// inf/infinity (any case), with an optional sign; no leading space; NaN,
-// overflow and underflow to zero are rejected. An infinite result is
-// returned as an infinite big.Float.
-func hashParseLongDouble(b []byte) (*big.Float, bool) {
-	if len(b) == 0 || len(b) >= hashLDMaxChars {
-		return nil, false
-	}
-	s := b
-	neg := false
-	if s[0] == '+' || s[0] == '-' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if len(s) >= 3 && hashEqFoldPrefix(s, "inf") {
-		if len(s) == 3 || (len(s) == 8 && hashEqFoldPrefix(s, "infinity")) {
-			return new(big.Float).SetInf(neg), true
-		}
-		return nil, false
-	}
-	var f *big.Float
-	var ok bool
-	if len(s) >= 2 && s[0] == '0' && (s[1]|0x20) == 'x' {
-		f, ok = hashParseHexLD(s[2:])
-	} else {
-		f, ok = hashParseDecLD(s)
-	}
-	if !ok {
-		return nil, false
-	}
-	if neg {
-		f.Neg(f)
-	}
-	return f, true
-}
-
-func hashEqFoldPrefix(b []byte, p string) bool {
-	if len(b) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if b[i]|0x20 != p[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// hashLDDigits scans digits [. digits] and returns them without the point,
-// the number of digits after the point, and the rest of s.
-func hashLDDigits(s []byte, hex bool) (digits []byte, frac int, rest []byte) {
-	isDigit := func(c byte) bool {
-		if '0' <= c && c <= '9' {
-			return true
-		}
-		return hex && ('a' <= c|0x20 && c|0x20 <= 'f')
-	}
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		digits = append(digits, s[i])
-		i++
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && isDigit(s[i]) {
-			digits = append(digits, s[i])
-			frac++
-			i++
-		}
-	}
-	return digits, frac, s[i:]
-}
-
-// hashLDExponent parses [+-]digits (saturating); ok is false when no digit
-// follows.
-func hashLDExponent(s []byte) (int64, bool) {
-	neg := false
-	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if len(s) == 0 {
-		return 0, false
-	}
-	var e int64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if e < 1e12 {
-			e = e*10 + int64(c-'0')
-		}
-	}
-	if neg {
-		e = -e
-	}
-	return e, true
-}
-
-// hashTrimZeros strips leading zeros.
-func hashTrimZeros(d []byte) []byte {
-	for len(d) > 0 && d[0] == '0' {
-		d = d[1:]
-	}
-	return d
-}
-
-func hashParseDecLD(s []byte) (*big.Float, bool) {
-	digits, frac, rest := hashLDDigits(s, false)
-	if len(digits) == 0 {
-		return nil, false
-	}
-	var e10 int64
-	if len(rest) > 0 {
-		if rest[0]|0x20 != 'e' {
-			return nil, false
-		}
-		var ok bool
-		if e10, ok = hashLDExponent(rest[1:]); !ok {
-			return nil, false
-		}
-	}
-	digits = hashTrimZeros(digits)
-	if len(digits) == 0 {
-		return new(big.Float).SetPrec(hashLDPrec), true
-	}
-	e10 -= int64(frac)
-	for len(digits) > 1 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
-		e10++
-	}
-	n := int64(len(digits))
-	// The value is in [10^(n-1+e10), 10^(n+e10)). LDBL_MAX is about
-	// 1.19e4932; the smallest subnormal about 3.65e-4951.
-	if n-1+e10 > 4933 {
-		return nil, false
-	}
-	if n+e10 < -4952 {
-		return nil, false
-	}
-	mant, _ := new(big.Int).SetString(string(digits), 10)
-	f := new(big.Float).SetPrec(hashLDPrec).SetMode(big.ToNearestEven)
-	if e10 >= 0 {
-		mant.Mul(mant, new(big.Int).Exp(big.NewInt(10), big.NewInt(e10), nil))
-		f.SetInt(mant)
-	} else {
-		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(-e10), nil)
-		f.Quo(new(big.Float).SetInt(mant), new(big.Float).SetInt(den))
-	}
-	return hashLDRange(f)
-}
-
-func hashParseHexLD(s []byte) (*big.Float, bool) {
-	digits, frac, rest := hashLDDigits(s, true)
-	if len(digits) == 0 {
-		return nil, false
-	}
-	var e2 int64
-	if len(rest) > 0 {
-		if rest[0]|0x20 != 'p' {
-			return nil, false
-		}
-		var ok bool
-		if e2, ok = hashLDExponent(rest[1:]); !ok {
-			return nil, false
-		}
-	}
-	digits = hashTrimZeros(digits)
-	if len(digits) == 0 {
-		return new(big.Float).SetPrec(hashLDPrec), true
-	}
-	mant, _ := new(big.Int).SetString(string(digits), 16)
-	e2 -= 4 * int64(frac)
-	bits := int64(mant.BitLen())
-	// The value is in [2^(bits-1+e2), 2^(bits+e2)).
-	if bits-1+e2 >= hashLDMaxExp {
-		return nil, false
-	}
-	if bits+e2 <= -16446 {
-		return nil, false
-	}
-	exact := new(big.Float).SetInt(mant)
-	exact.SetMantExp(exact, int(e2))
-	f := new(big.Float).SetPrec(hashLDPrec).SetMode(big.ToNearestEven).Set(exact)
-	return hashLDRange(f)
-}
-
-// hashLDRange applies the long double range to a value rounded to 64 bits:
-// overflow is an error (strtold's ERANGE with HUGE_VAL), a value that would
-// round to zero below the smallest subnormal is an error (ERANGE with 0).
-func hashLDRange(f *big.Float) (*big.Float, bool) {
-	exp := f.MantExp(nil)
-	if exp > hashLDMaxExp {
-		return nil, false
-	}
-	// Smallest subnormal 2^-16445 has big.Float exponent -16444; anything
-	// at or below half of it rounds to zero.
-	if exp < -16444 {
-		half := new(big.Float).SetMantExp(big.NewFloat(0.5), -16445)
-		if new(big.Float).Abs(f).Cmp(half) <= 0 {
-			return nil, false
-		}
-	}
-	return f, true
-}
-
-// hashFormatLongDouble formats as Redis's ld2string in LD_STR_HUMAN mode:
-// "%.17Lf", trailing zeros and point removed, "-0" becomes "0".
-func hashFormatLongDouble(f *big.Float) []byte {
-	b := f.Append(nil, 'f', 17)
-	if slices.Contains(b, '.') {
-		for b[len(b)-1] == '0' {
-			b = b[:len(b)-1]
-		}
-		if b[len(b)-1] == '.' {
-			b = b[:len(b)-1]
-		}
-	}
-	if len(b) == 2 && b[0] == '-' && b[1] == '0' {
-		b = b[1:]
-	}
-	return b
 }

@@ -671,35 +671,6 @@ func FuzzLoadSnapshotSet(f *testing.F) {
 	f.Fuzz(hashsetFuzzUse)
 }
 
-func TestHashSetLongDouble(t *testing.T) {
-	// Values checked against redis-server 7.0.15 (x87 long double).
-	cases := []struct{ in, want string }{
-		{"0.1", "0.1"},
-		{"1e300", "1000000000000000000008997324079559193870523944273290747938260082321265646596180935755849152083750497190350372508614274835903592556184672983913096260520748646287327135641843653294084255107606016789726652932370030551382947620994540294772781889620606179267611627097410650567187386105690089424915104006144"},
-		{"-0", "0"},
-		{"1e-30", "0"},
-		{"0x1p-16445", "0"},
-		{"123456.000000000000000000001", "123456"},
-		{"0.3", "0.3"},
-		{"2.5", "2.5"},
-	}
-	for _, c := range cases {
-		f, ok := hashParseLongDouble([]byte(c.in))
-		if !ok {
-			t.Errorf("parse %q failed", c.in)
-			continue
-		}
-		if got := string(hashFormatLongDouble(f)); got != c.want {
-			t.Errorf("%q formats as %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, bad := range []string{"", " 1", "1 ", "nan", "1e", "0x", "0x1p", "1e5000", "1e-5000", "--1", "1..2", "inf x", "\x001"} {
-		if _, ok := hashParseLongDouble([]byte(bad)); ok {
-			t.Errorf("%q parsed", bad)
-		}
-	}
-}
-
 // TestHashSetShrinkDuringScan removes most of a big hash and set while an
 // HSCAN/SSCAN runs: the index is rebuilt (memory given back) and the scan
 // still returns every element present throughout exactly once.

@@ -50,7 +50,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"math/big"
 	"strconv"
 	"strings"
 )
@@ -355,8 +354,6 @@ const (
 	listErrMaxlenNeg = "ERR MAXLEN can't be negative"
 	listErrNumkeys   = "ERR numkeys should be greater than 0"
 	listErrCountGT0  = "ERR count should be greater than 0"
-	listErrTimeout   = "ERR timeout is not a float or out of range"
-	listErrTimeNeg   = "ERR timeout is negative"
 	listEmptyArray   = "*0\r\n"
 )
 
@@ -978,7 +975,7 @@ func listBPopCmd(c *Call, front bool) {
 	if !listArity(c, 3) {
 		return
 	}
-	if !listTimeoutArg(c, len(c.Args)-1) {
+	if !c.timeoutArg(len(c.Args) - 1) {
 		return
 	}
 	for _, key := range c.Args[1 : len(c.Args)-1] {
@@ -1017,7 +1014,7 @@ func blmoveCmd(c *Call) {
 		c.SyntaxErr()
 		return
 	}
-	if !listTimeoutArg(c, 5) {
+	if !c.timeoutArg(5) {
 		return
 	}
 	if listMove(c, c.Args[1], c.Args[2], from, to) == listMoved {
@@ -1032,7 +1029,7 @@ func brpoplpushCmd(c *Call) {
 	if !listArity(c, 4) {
 		return
 	}
-	if !listTimeoutArg(c, 3) {
+	if !c.timeoutArg(3) {
 		return
 	}
 	if listMove(c, c.Args[1], c.Args[2], false, true) == listMoved {
@@ -1082,7 +1079,7 @@ func listMPopCmd(c *Call, numkeysIdx int, block bool) {
 	if count == -1 {
 		count = 1
 	}
-	if block && !listTimeoutArg(c, 1) {
+	if block && !c.timeoutArg(1) {
 		return
 	}
 	for _, key := range c.Args[numkeysIdx+1 : whereIdx] {
@@ -1110,234 +1107,4 @@ func listMPopCmd(c *Call, numkeysIdx int, block bool) {
 		c.NullArray()
 	}
 	// Blocking and nothing to pop: no reply; the server blocks the client.
-}
-
-// ---- the timeout argument of the blocking commands ----
-
-// listTimeoutArg validates argument i as Redis 7.0.15's
-// getTimeoutFromObjectOrReply(..., UNIT_SECONDS) does, replying its error
-// when it is not valid.
-func listTimeoutArg(c *Call, i int) bool {
-	if _, msg := listParseTimeout(c.Args[i]); msg != "" {
-		c.Err(msg)
-		return false
-	}
-	return true
-}
-
-// listParseTimeout returns the timeout in milliseconds (0 = forever) or the
-// error Redis 7.0.15 replies. Redis reads a long double with strtold (x87
-// 80-bit: 64-bit mantissa, 15-bit exponent, subnormals), multiplies it by
-// 1000.0 in long double, takes ceill and converts to long long, which gives
-// LLONG_MIN ("negative") for anything out of range, infinities included.
-// math/big at 64-bit precision reproduces each rounding step.
-func listParseTimeout(b []byte) (ms int64, errMsg string) {
-	// Fast path: plain small integers.
-	if len(b) > 0 && len(b) <= 12 {
-		var v int64
-		digits := true
-		for _, ch := range b {
-			if ch < '0' || ch > '9' {
-				digits = false
-				break
-			}
-			v = v*10 + int64(ch-'0')
-		}
-		if digits {
-			return v * 1000, ""
-		}
-	}
-	f, inf, ok := listParseLongDouble(b)
-	if !ok {
-		return 0, listErrTimeout
-	}
-	if inf {
-		return 0, listErrTimeNeg
-	}
-	// ftval * 1000.0, rounded to the 64-bit mantissa of a long double.
-	p := new(big.Float).SetPrec(64).SetMode(big.ToNearestEven)
-	p.Mul(f, big.NewFloat(1000))
-	// ceill, then (long long): out of range → LLONG_MIN.
-	i, acc := p.Int(nil)
-	if acc == big.Below { // p.Int truncated toward zero below p: ceil adds one
-		i.Add(i, big.NewInt(1))
-	}
-	if !i.IsInt64() {
-		return 0, listErrTimeNeg
-	}
-	v := i.Int64()
-	if v < 0 {
-		return 0, listErrTimeNeg
-	}
-	return v, ""
-}
-
-// Limits of the x87 80-bit long double.
-const (
-	listLDMaxExp   = 16384  // values ≥ 2^16384 overflow (LDBL_MAX < 2^16384)
-	listLDTinyExp  = -16446 // half the smallest subnormal (2^-16445)
-	listLDMaxChars = 5 * 1024
-)
-
-// listParseLongDouble parses b as Redis's string2ld (glibc strtold in the C
-// locale, the whole string, no leading space, no NaN, no overflow, no
-// underflow to zero). inf reports ±infinity ("inf", "infinity").
-func listParseLongDouble(b []byte) (f *big.Float, inf, ok bool) {
-	if len(b) == 0 || len(b) >= listLDMaxChars {
-		return nil, false, false
-	}
-	switch b[0] {
-	case ' ', '\t', '\n', '\v', '\f', '\r':
-		return nil, false, false
-	}
-	s := b
-	neg := false
-	if s[0] == '+' || s[0] == '-' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if eqFold(s, "inf") || eqFold(s, "infinity") {
-		return nil, true, true
-	}
-	hex := len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')
-	if hex {
-		s = s[2:]
-	}
-	isDigit := func(ch byte) bool {
-		if hex {
-			return ('0' <= ch && ch <= '9') || ('a' <= ch && ch <= 'f') || ('A' <= ch && ch <= 'F')
-		}
-		return '0' <= ch && ch <= '9'
-	}
-	// Mantissa: digits [. digits], at least one digit.
-	mant := new(big.Int)
-	ndigits, frac := 0, int64(0)
-	seenDot := false
-	i := 0
-	var small uint64 // accumulate in chunks to keep big.Int work low
-	var smallMul uint64 = 1
-	flush := func() {
-		if smallMul == 1 {
-			return
-		}
-		mant.Mul(mant, new(big.Int).SetUint64(smallMul))
-		mant.Add(mant, new(big.Int).SetUint64(small))
-		small, smallMul = 0, 1
-	}
-	radix := uint64(10)
-	if hex {
-		radix = 16
-	}
-	for ; i < len(s); i++ {
-		ch := s[i]
-		if ch == '.' && !seenDot {
-			seenDot = true
-			continue
-		}
-		if !isDigit(ch) {
-			break
-		}
-		var d uint64
-		switch {
-		case ch <= '9':
-			d = uint64(ch - '0')
-		case ch >= 'a':
-			d = uint64(ch-'a') + 10
-		default:
-			d = uint64(ch-'A') + 10
-		}
-		small = small*radix + d
-		smallMul *= radix
-		if smallMul >= 1<<56 {
-			flush()
-		}
-		ndigits++
-		if seenDot {
-			frac++
-		}
-	}
-	flush()
-	if ndigits == 0 {
-		// "0x" without hex digits: strtold reads "0" and stops at 'x'.
-		return nil, false, false
-	}
-	// Exponent: e[sign]digits (decimal) or p[sign]digits (hex, binary).
-	var exp int64
-	if i < len(s) {
-		ch := s[i]
-		if (!hex && (ch == 'e' || ch == 'E')) || (hex && (ch == 'p' || ch == 'P')) {
-			j := i + 1
-			eneg := false
-			if j < len(s) && (s[j] == '+' || s[j] == '-') {
-				eneg = s[j] == '-'
-				j++
-			}
-			if j == len(s) || s[j] < '0' || s[j] > '9' {
-				return nil, false, false // strtold stops before the 'e': trailing garbage
-			}
-			for ; j < len(s) && '0' <= s[j] && s[j] <= '9'; j++ {
-				if exp < 1<<40 {
-					exp = exp*10 + int64(s[j]-'0')
-				}
-			}
-			if eneg {
-				exp = -exp
-			}
-			i = j
-		}
-	}
-	if i != len(s) {
-		return nil, false, false
-	}
-	f = new(big.Float).SetPrec(64).SetMode(big.ToNearestEven)
-	if mant.Sign() == 0 {
-		if neg {
-			f.Neg(f)
-		}
-		return f, false, true
-	}
-	// value = mant * radix^-frac * (10 or 2)^exp
-	var bin, dec int64 // value = mant * 2^bin * 10^dec
-	if hex {
-		bin = exp - 4*frac
-	} else {
-		dec = exp - frac
-	}
-	// Magnitude guards before any big power: log2(value) is within
-	// [bits-1+bin+dec*log2(10), bits+bin+dec*log2(10)).
-	bits := float64(mant.BitLen())
-	lg := bits + float64(bin) + float64(dec)*3.321928094887362
-	if lg > listLDMaxExp+2 {
-		return nil, false, false // overflow
-	}
-	if lg < listLDTinyExp-2 {
-		return nil, false, false // underflow to zero
-	}
-	num := new(big.Int).Set(mant)
-	den := big.NewInt(1)
-	if dec > 0 {
-		num.Mul(num, new(big.Int).Exp(big.NewInt(10), big.NewInt(dec), nil))
-	} else if dec < 0 {
-		den.Exp(big.NewInt(10), big.NewInt(-dec), nil)
-	}
-	if bin > 0 {
-		num.Lsh(num, uint(bin))
-	} else if bin < 0 {
-		den.Lsh(den, uint(-bin))
-	}
-	// Underflow: strtold gives 0 (refused) when value ≤ 2^-16446.
-	tiny := new(big.Int).Lsh(num, uint(-listLDTinyExp))
-	if tiny.Cmp(den) <= 0 {
-		return nil, false, false
-	}
-	nf := new(big.Float).SetInt(num)
-	df := new(big.Float).SetInt(den)
-	f.Quo(nf, df)
-	if f.MantExp(nil) > listLDMaxExp { // f ≥ 2^16384: overflow to inf
-		return nil, false, false
-	}
-	if neg {
-		f.Neg(f)
-	}
-	return f, false, true
 }

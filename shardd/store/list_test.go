@@ -553,25 +553,6 @@ func listTimeoutCase(d *diffEnv, timeout string) {
 	listDo(d, "LTRIM", "t", "1", "0")
 }
 
-func TestListParseTimeoutValues(t *testing.T) {
-	cases := []struct {
-		in  string
-		ms  int64
-		err string
-	}{
-		{"0", 0, ""}, {"1", 1000, ""}, {"0.5", 500, ""}, {"0.0001", 1, ""}, {"-0.0001", 0, ""},
-		{"1.0001", 1001, ""}, {"0x10", 16000, ""}, {"9223372036854775.807", 9223372036854775807, ""},
-		{"-0.002", 0, listErrTimeNeg}, {"inf", 0, listErrTimeNeg}, {"x", 0, listErrTimeout},
-		{"1e-4950", 1, ""}, {"-1e-4950", 0, ""},
-	}
-	for _, c := range cases {
-		ms, err := listParseTimeout([]byte(c.in))
-		if ms != c.ms || err != c.err {
-			t.Errorf("listParseTimeout(%q) = %d, %q; want %d, %q", c.in, ms, err, c.ms, c.err)
-		}
-	}
-}
-
 func TestListWrongArity(t *testing.T) {
 	// The server checks arity; handlers must still never panic.
 	s := New(DefaultConfig())

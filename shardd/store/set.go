@@ -89,7 +89,7 @@ func (v *setValue) hasInt(n int64) bool {
 
 func (v *setValue) hasStr(s string) bool {
 	if v.idx == nil {
-		n, ok := hashsetParseInt(s)
+		n, ok := parseIntString(s)
 		return ok && v.hasInt(n)
 	}
 	_, ok := v.idx[s]
@@ -147,7 +147,7 @@ func (v *setValue) add(b []byte) bool {
 // addStr adds a member given as an (immutable, shareable) string.
 func (v *setValue) addStr(s string) bool {
 	if v.idx == nil {
-		if n, ok := hashsetParseInt(s); ok {
+		if n, ok := parseIntString(s); ok {
 			return v.addInt(n)
 		}
 		v.convert()
@@ -219,7 +219,7 @@ func (v *setValue) removeInt(n int64) bool {
 
 func (v *setValue) removeStr(s string) bool {
 	if v.idx == nil {
-		n, ok := hashsetParseInt(s)
+		n, ok := parseIntString(s)
 		return ok && v.removeInt(n)
 	}
 	i, ok := v.idx[s]
@@ -634,7 +634,7 @@ func setAppendAsUnion(c *Call, v *setValue) {
 	if v.idx != nil && len(v.members) <= setMaxIntsetEntries {
 		ints := make([]int64, 0, len(v.members))
 		for _, s := range v.members {
-			n, ok := hashsetParseInt(s)
+			n, ok := parseIntString(s)
 			if !ok {
 				break
 			}

@@ -36,7 +36,6 @@ import (
 	"maps"
 	"math"
 	"strings"
-	"unsafe"
 )
 
 const (
@@ -182,14 +181,6 @@ func decodeZSet(r *snapReader) object {
 	return z
 }
 
-// zsetView returns b as a string without copying, for lookups that do not
-// keep it (tree searches). The result must never be stored.
-func zsetView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// zsetBytesView returns s as a byte slice without copying, for read-only
-// use (pattern matching, set membership tests). It must never be modified.
-func zsetBytesView(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
 // get returns member's score.
 func (z *zsetValue) get(member []byte) (float64, bool) {
 	if z.dict != nil {
@@ -240,7 +231,7 @@ func zsetListpackScore(f float64) float64 {
 
 // update moves an existing member from score cur to score.
 func (z *zsetValue) update(member []byte, cur, score float64) {
-	it, _ := z.tree.remove(&zsetItem{score: cur, member: zsetView(member)})
+	it, _ := z.tree.remove(&zsetItem{score: cur, member: stringView(member)})
 	if z.dict == nil {
 		score = zsetListpackScore(score)
 	}
@@ -257,7 +248,7 @@ func (z *zsetValue) del(member []byte) bool {
 	if !ok {
 		return false
 	}
-	it, _ := z.tree.remove(&zsetItem{score: cur, member: zsetView(member)})
+	it, _ := z.tree.remove(&zsetItem{score: cur, member: stringView(member)})
 	if z.dict != nil {
 		delete(z.dict, it.member)
 	}
@@ -295,7 +286,7 @@ func (z *zsetValue) rank(member []byte) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return z.tree.rank(&zsetItem{score: score, member: zsetView(member)}), true
+	return z.tree.rank(&zsetItem{score: score, member: stringView(member)}), true
 }
 
 // ZADD flags (zsetAdd's in_flags and out_flags).
@@ -472,9 +463,8 @@ options:
 	var sbuf [8]float64
 	scores := sbuf[:0]
 	for j := 0; j < elements; j++ {
-		f, ok := zsetParseFloat(args[scoreIdx+2*j])
+		f, ok := c.FloatArg(scoreIdx + 2*j)
 		if !ok {
-			c.Err(ErrNotFloat)
 			return
 		}
 		scores = append(scores, f)

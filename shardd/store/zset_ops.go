@@ -62,8 +62,7 @@ func bzpopCommand(c *Call, highest bool) {
 		return
 	}
 	args := c.Args
-	if _, msg := zsetParseTimeout(args[len(args)-1]); msg != "" {
-		c.Err(msg)
+	if !c.timeoutArg(len(args) - 1) {
 		return
 	}
 	for _, key := range args[1 : len(args)-1] {
@@ -256,7 +255,7 @@ func zscanCommand(c *Call) {
 	}
 	var out []zsetItem
 	keep := func(it zsetItem) {
-		if pattern == nil || Match(pattern, zsetBytesView(it.member), false) {
+		if pattern == nil || Match(pattern, bytesView(it.member), false) {
 			out = append(out, it)
 		}
 	}
@@ -314,7 +313,7 @@ func zsetParseScanCursor(b []byte) (uint64, bool) {
 	if len(b) == 0 || b[0] == 0 {
 		return 0, true
 	}
-	if zsetIsSpace(b[0]) {
+	if isSpace(b[0]) {
 		return 0, false
 	}
 	i := 0
@@ -325,7 +324,7 @@ func zsetParseScanCursor(b []byte) (uint64, bool) {
 	}
 	start := i
 	var v uint64
-	for ; i < len(b) && zsetIsDigit(b[i]); i++ {
+	for ; i < len(b) && isDigit(b[i]); i++ {
 		d := uint64(b[i] - '0')
 		if v > (math.MaxUint64-d)/10 {
 			return 0, false
@@ -380,9 +379,9 @@ type zsetOpSrc struct {
 func (s *zsetOpSrc) find(member string) (float64, bool) {
 	switch {
 	case s.z != nil:
-		return s.z.get(zsetBytesView(member))
+		return s.z.get(bytesView(member))
 	case s.set != nil:
-		if s.set.zsetHasMember(zsetBytesView(member)) {
+		if s.set.zsetHasMember(bytesView(member)) {
 			return 1, true
 		}
 	}
@@ -400,7 +399,7 @@ func (s *zsetOpSrc) each(fn func(member string, score float64, copied bool)) {
 		})
 	case s.set != nil:
 		s.set.zsetMembers(func(m []byte) bool {
-			fn(zsetView(m), 1, false)
+			fn(stringView(m), 1, false)
 			return true
 		})
 	}
@@ -483,7 +482,7 @@ func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
 		case op != zsetOpDiff && remaining >= setnum+1 && eqFold(args[j], "weights"):
 			j++
 			for i := range srcs {
-				w, ok := zsetParseFloat(args[j])
+				w, ok := ParseFloat(args[j])
 				if !ok {
 					c.Err(zsetErrWeightFloat)
 					return

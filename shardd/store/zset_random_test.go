@@ -186,7 +186,7 @@ func TestZSetRandomDiff(t *testing.T) {
 			}
 			return false
 		}
-		_, msg := zsetParseTimeout([]byte(args[len(args)-1]))
+		_, msg := ParseTimeout([]byte(args[len(args)-1]))
 		return msg == ""
 	}
 
