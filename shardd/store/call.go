@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"unsafe"
 
 	"github.com/shoal-kv/shoal/proto"
@@ -103,6 +104,15 @@ func stringView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len
 // bytesView returns s as a byte slice without copying, for read-only use
 // (parsing, pattern matching, membership tests). It must never be modified.
 func bytesView(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// cString is b up to its first NUL byte: Redis compares option words as C
+// strings (strcasecmp), so "nx\x00junk" is NX to it.
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
 
 // eqFold reports whether b equals the lower-case ASCII word s, ignoring case.
 func eqFold(b []byte, s string) bool {

@@ -555,99 +555,12 @@ func hincrbyfloatCmd(c *Call) {
 	c.Propagate([]byte("HSET"), key, field, res)
 }
 
-// ---- HSCAN / SSCAN helpers (shared with set.go) ----
-
-// hashsetParseCursor parses a SCAN cursor as Redis's strtoul-based
-// parseScanCursorOrReply accepts it: no leading space, an optional sign
-// ("-1" wraps), an empty string is 0, no overflow.
-func hashsetParseCursor(b []byte) (uint64, bool) {
-	if len(b) == 0 {
-		return 0, true
-	}
-	switch b[0] {
-	case ' ', '\t', '\n', '\v', '\f', '\r':
-		return 0, false
-	}
-	neg := false
-	s := b
-	if s[0] == '+' || s[0] == '-' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if len(s) == 0 {
-		return 0, false
-	}
-	var v uint64
-	for _, d := range s {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-uint64(d-'0'))/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(d-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
-}
-
-// hashsetScanOptions parses the MATCH and COUNT options of HSCAN/SSCAN from
-// argument i on, replying the error Redis gives.
-func hashsetScanOptions(c *Call, i int) (pat []byte, usePat bool, count int, ok bool) {
-	count = 10
-	for i < len(c.Args) {
-		more := len(c.Args) - i
-		switch {
-		case eqFold(c.Args[i], "count") && more >= 2:
-			n, ok := c.IntArg(i + 1)
-			if !ok {
-				return nil, false, 0, false
-			}
-			if n < 1 {
-				c.SyntaxErr()
-				return nil, false, 0, false
-			}
-			count = int(min(n, math.MaxInt32))
-			i += 2
-		case eqFold(c.Args[i], "match") && more >= 2:
-			pat = c.Args[i+1]
-			usePat = !(len(pat) == 1 && pat[0] == '*')
-			i += 2
-		default:
-			c.SyntaxErr()
-			return nil, false, 0, false
-		}
-	}
-	return pat, usePat, count, true
-}
-
-// hashsetEmptyScan is Redis's shared.emptyscan.
-const hashsetEmptyScan = "*2\r\n$1\r\n0\r\n*0\r\n"
-
-// hashsetScanReply replies [cursor, elems].
-func hashsetScanReply(c *Call, cursor uint64, elems []string) {
-	c.Array(2)
-	var buf [20]byte
-	c.Bulk(strconv.AppendUint(buf[:0], cursor, 10))
-	c.Array(len(elems))
-	for _, e := range elems {
-		c.BulkString(e)
-	}
-}
-
-// hashsetMatch reports whether s matches a SCAN MATCH pattern.
-func hashsetMatch(pat []byte, s string) bool {
-	return Match(pat, []byte(s), false)
-}
-
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 func hscanCmd(c *Call) {
 	if !hashsetArity(c, 3) {
 		return
 	}
-	cur, ok := hashsetParseCursor(c.Args[2])
+	cur, ok := parseScanCursor(c.Args[2])
 	if !ok {
 		c.Err(ErrInvalidCurs)
 		return
@@ -657,10 +570,10 @@ func hscanCmd(c *Call) {
 		return
 	}
 	if !found {
-		c.Out = append(c.Out, hashsetEmptyScan...)
+		c.Out = append(c.Out, emptyScan...)
 		return
 	}
-	pat, usePat, count, ok := hashsetScanOptions(c, 3)
+	opts, ok := parseScanOptions(c, 3, false)
 	if !ok {
 		return
 	}
@@ -668,33 +581,32 @@ func hscanCmd(c *Call) {
 	if h.idx == nil {
 		// A listpack is returned whole, whatever the cursor (as Redis does).
 		for _, p := range h.pairs {
-			if !usePat || hashsetMatch(pat, p.f) {
+			if opts.match(p.f) {
 				out = append(out, p.f, p.v)
 			}
 		}
-		hashsetScanReply(c, 0, out)
+		scanReply(c, 0, out)
 		return
 	}
-	var buf [20]byte
-	next, ok := scanStep(c, strconv.AppendUint(buf[:0], cur, 10), h, func(yield func(string) bool) {
+	next, ok := scanStep(c, cur, h, func(yield func(string) bool) {
 		for f := range h.idx {
 			if !yield(f) {
 				return
 			}
 		}
-	}, count, func(f string) {
+	}, opts.count, func(f string) {
 		i, ok := h.idx[f]
 		if !ok {
 			return
 		}
-		if !usePat || hashsetMatch(pat, f) {
+		if opts.match(f) {
 			out = append(out, f, h.pairs[i].v)
 		}
 	})
 	if !ok {
 		return
 	}
-	hashsetScanReply(c, next, out)
+	scanReply(c, next, out)
 }
 
 // hashsetMaxRandCount bounds the count of HRANDFIELD/SRANDMEMBER with

@@ -1026,7 +1026,7 @@ func sscanCmd(c *Call) {
 	if !hashsetArity(c, 3) {
 		return
 	}
-	cur, ok := hashsetParseCursor(c.Args[2])
+	cur, ok := parseScanCursor(c.Args[2])
 	if !ok {
 		c.Err(ErrInvalidCurs)
 		return
@@ -1036,10 +1036,10 @@ func sscanCmd(c *Call) {
 		return
 	}
 	if !found {
-		c.Out = append(c.Out, hashsetEmptyScan...)
+		c.Out = append(c.Out, emptyScan...)
 		return
 	}
-	pat, usePat, count, ok := hashsetScanOptions(c, 3)
+	opts, ok := parseScanOptions(c, 3, false)
 	if !ok {
 		return
 	}
@@ -1048,29 +1048,28 @@ func sscanCmd(c *Call) {
 		// An intset is returned whole, whatever the cursor (as Redis does).
 		for _, n := range v.ints {
 			s := strconv.FormatInt(n, 10)
-			if !usePat || hashsetMatch(pat, s) {
+			if opts.match(s) {
 				out = append(out, s)
 			}
 		}
-		hashsetScanReply(c, 0, out)
+		scanReply(c, 0, out)
 		return
 	}
-	var buf [20]byte
-	next, ok := scanStep(c, strconv.AppendUint(buf[:0], cur, 10), v, func(yield func(string) bool) {
+	next, ok := scanStep(c, cur, v, func(yield func(string) bool) {
 		for s := range v.idx {
 			if !yield(s) {
 				return
 			}
 		}
-	}, count, func(s string) {
-		if v.hasStr(s) && (!usePat || hashsetMatch(pat, s)) {
+	}, opts.count, func(s string) {
+		if v.hasStr(s) && opts.match(s) {
 			out = append(out, s)
 		}
 	})
 	if !ok {
 		return
 	}
-	hashsetScanReply(c, next, out)
+	scanReply(c, next, out)
 }
 
 // A plain set is a valid input of ZUNION/ZINTER/ZDIFF (every member scored

@@ -68,15 +68,6 @@ func strArity(c *Call, n int) bool {
 	return false
 }
 
-// strCWord is b up to its first NUL byte: Redis compares option words as C
-// strings (strcasecmp), so "nx\x00junk" is NX to it.
-func strCWord(b []byte) []byte {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		return b[:i]
-	}
-	return b
-}
-
 // strValue returns v's bytes when it is a string value.
 func strValue(v any) ([]byte, bool) {
 	switch s := v.(type) {
@@ -179,7 +170,7 @@ const (
 // is allowed; the last expiry wins).
 func strParseOptions(c *Call, start int, isSet bool) (flags int, expire []byte, ok bool) {
 	for j := start; j < len(c.Args); j++ {
-		opt := strCWord(c.Args[j])
+		opt := cString(c.Args[j])
 		var next []byte
 		hasNext := j+1 < len(c.Args)
 		if hasNext {

@@ -213,7 +213,7 @@ func zscanCommand(c *Call) {
 		return
 	}
 	args := c.Args
-	cursor, ok := zsetParseScanCursor(args[2])
+	cursor, ok := parseScanCursor(args[2])
 	if !ok {
 		c.Err(ErrInvalidCurs)
 		return
@@ -223,68 +223,42 @@ func zscanCommand(c *Call) {
 		return
 	}
 	if !found {
-		c.Out = append(c.Out, "*2\r\n$1\r\n0\r\n*0\r\n"...)
+		c.Out = append(c.Out, emptyScan...)
 		return
 	}
-	count := int64(10)
-	var pattern []byte
-	for i := 3; i < len(args); {
-		left := len(args) - i
-		switch {
-		case eqFold(args[i], "count") && left >= 2:
-			v, ok := c.IntArg(i + 1)
-			if !ok {
-				return
-			}
-			if v < 1 {
-				c.SyntaxErr()
-				return
-			}
-			count = v
-			i += 2
-		case eqFold(args[i], "match") && left >= 2:
-			pattern = args[i+1]
-			if len(pattern) == 1 && pattern[0] == '*' {
-				pattern = nil
-			}
-			i += 2
-		default:
-			c.SyntaxErr()
-			return
-		}
+	opts, ok := parseScanOptions(c, 3, false)
+	if !ok {
+		return
 	}
 	var out []zsetItem
-	keep := func(it zsetItem) {
-		if pattern == nil || Match(pattern, bytesView(it.member), false) {
-			out = append(out, it)
-		}
-	}
 	var next uint64
 	if z.dict == nil {
 		z.tree.ascend(0, func(it *zsetItem) bool {
-			keep(*it)
+			if opts.match(it.member) {
+				out = append(out, *it)
+			}
 			return true
 		})
 	} else {
-		seq := func(yield func(zsetItem) bool) {
-			for m, s := range z.dict {
-				if !yield(zsetItem{score: s, member: m}) {
+		seq := func(yield func(string) bool) {
+			for m := range z.dict {
+				if !yield(m) {
 					return
 				}
 			}
 		}
-		var cb [24]byte
-		next, ok = scanStep(c, strconv.AppendUint(cb[:0], cursor, 10), z, seq, int(min(count, math.MaxInt32)), keep)
+		next, ok = scanStep(c, cursor, z, seq, opts.count, func(m string) {
+			if s, ok := z.dict[m]; ok && opts.match(m) {
+				out = append(out, zsetItem{score: s, member: m})
+			}
+		})
 		if !ok {
 			return
 		}
 	}
-	c.Array(2)
-	var nb [24]byte
-	c.Bulk(strconv.AppendUint(nb[:0], next, 10))
-	c.Array(2 * len(out))
+	c.scanHeader(next, 2*len(out))
 	for i := range out {
-		c.Out = respBulkString(c.Out, out[i].member)
+		c.BulkString(out[i].member)
 		if z.dict == nil {
 			c.Out = zsetAppendListpackScore(c.Out, out[i].score)
 		} else {
@@ -304,40 +278,6 @@ func zsetAppendListpackScore(dst []byte, f float64) []byte {
 		}
 	}
 	return zsetAppendScore(dst, f)
-}
-
-// zsetParseScanCursor parses a cursor as Redis's parseScanCursorOrReply
-// (strtoul): no leading space, an optional sign ("-1" is 2^64-1), parsing
-// stops at a NUL byte, "" is 0, overflow is an error.
-func zsetParseScanCursor(b []byte) (uint64, bool) {
-	if len(b) == 0 || b[0] == 0 {
-		return 0, true
-	}
-	if isSpace(b[0]) {
-		return 0, false
-	}
-	i := 0
-	neg := false
-	if b[0] == '+' || b[0] == '-' {
-		neg = b[0] == '-'
-		i++
-	}
-	start := i
-	var v uint64
-	for ; i < len(b) && isDigit(b[i]); i++ {
-		d := uint64(b[i] - '0')
-		if v > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	if i == start || (i < len(b) && b[i] != 0) {
-		return 0, false
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }
 
 // ---- ZUNION / ZINTER / ZDIFF ----
