@@ -239,6 +239,12 @@ func (r *snapReader) varint() int64 {
 // maxSnapString bounds one string in a snapshot (proto-max-bulk-len).
 const maxSnapString = 512 << 20
 
+// snapChunk is the most bytes reads ahead of the data actually read: a
+// string's buffer starts at this size and doubles as its bytes arrive, so
+// a corrupt length cannot make LoadSnapshot allocate much more than twice
+// the input it really has.
+const snapChunk = 64 << 10
+
 func (r *snapReader) bytes() []byte {
 	n := r.uvarint()
 	if r.err != nil {
@@ -248,10 +254,20 @@ func (r *snapReader) bytes() []byte {
 		r.fail(fmt.Errorf("string of %d bytes", n))
 		return nil
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.r, b); err != nil {
-		r.fail(err)
-		return nil
+	b := make([]byte, 0, min(n, snapChunk))
+	for uint64(len(b)) < n {
+		if len(b) == cap(b) {
+			// The last buffer is exactly n bytes: no slack is kept.
+			nb := make([]byte, len(b), min(n, 2*uint64(cap(b))))
+			copy(nb, b)
+			b = nb
+		}
+		k, err := io.ReadFull(r.r, b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		if err != nil {
+			r.fail(err)
+			return nil
+		}
 	}
 	return b
 }

@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -301,4 +303,37 @@ func FuzzLoadSnapshotString(f *testing.F) {
 			t.Fatalf("reloaded differs\n%s", snapDiff(got, want))
 		}
 	})
+}
+
+// TestSnapshotCorruptLengthAlloc: a record declaring a huge string (within
+// the 512 MB limit) followed by a few bytes fails without allocating
+// anything near the declared size; a big string that is really there loads.
+func TestSnapshotCorruptLengthAlloc(t *testing.T) {
+	declared := binary.AppendUvarint(nil, 500<<20)
+	for name, data := range map[string][]byte{
+		"value": append(append([]byte{recString, 1, 'k', 0}, declared...), "abc"...),
+		"key":   append(append([]byte{recString}, declared...), "abc"...),
+		"list":  append(append(listRecord("k", 1), declared...), "abc"...),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(data))
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrBadSnapshot) {
+			t.Errorf("%s: %v, want ErrBadSnapshot", name, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+			t.Errorf("%s: loading allocated %d bytes for a %d-byte input", name, got, len(data))
+		}
+	}
+	// A real string of several chunks still loads, byte for byte.
+	big := make([]byte, 3*snapChunk+12345)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	rec := append(binary.AppendUvarint([]byte{recString, 1, 'k', 0}, uint64(len(big))), big...)
+	s := snapLoad(t, append(rec, recEnd))
+	if got := s.keys["k"].val.([]byte); !bytes.Equal(got, big) || cap(got) != len(big) {
+		t.Errorf("loaded %d bytes (cap %d), want the %d written", len(got), cap(got), len(big))
+	}
 }
