@@ -37,20 +37,19 @@ const (
 
 // ---- replies ----
 
-func (c *Call) Bulk(b []byte)               { c.Out = proto.AppendBulk(c.Out, b) }
-func (c *Call) BulkString(s string)         { c.Out = proto.AppendBulkString(c.Out, s) }
-func (c *Call) Int(n int64)                 { c.Out = proto.AppendInt(c.Out, n) }
-func (c *Call) Status(s string)             { c.Out = proto.AppendStatus(c.Out, s) }
-func (c *Call) OK()                         { c.Out = proto.AppendOK(c.Out) }
-func (c *Call) Err(msg string)              { c.Out = proto.AppendError(c.Out, msg) }
-func (c *Call) Null()                       { c.Out = proto.AppendNullBulk(c.Out) }
-func (c *Call) NullArray()                  { c.Out = proto.AppendNullArray(c.Out) }
-func (c *Call) Array(n int)                 { c.Out = proto.AppendArray(c.Out, n) }
-func (c *Call) WrongType()                  { c.Err(ErrWrongType) }
-func (c *Call) SyntaxErr()                  { c.Err(ErrSyntax) }
-func (c *Call) BulkInt(n int64)             { c.Out = proto.AppendBulkInt(c.Out, n) }
-func (c *Call) Float(f float64)             { c.Out = proto.AppendBulkFloat(c.Out, f) }
-func appendErr(out []byte, m string) []byte { return proto.AppendError(out, m) }
+func (c *Call) Bulk(b []byte)       { c.Out = proto.AppendBulk(c.Out, b) }
+func (c *Call) BulkString(s string) { c.Out = proto.AppendBulkString(c.Out, s) }
+func (c *Call) Int(n int64)         { c.Out = proto.AppendInt(c.Out, n) }
+func (c *Call) Status(s string)     { c.Out = proto.AppendStatus(c.Out, s) }
+func (c *Call) OK()                 { c.Out = proto.AppendOK(c.Out) }
+func (c *Call) Err(msg string)      { c.Out = proto.AppendError(c.Out, msg) }
+func (c *Call) Null()               { c.Out = proto.AppendNullBulk(c.Out) }
+func (c *Call) NullArray()          { c.Out = proto.AppendNullArray(c.Out) }
+func (c *Call) Array(n int)         { c.Out = proto.AppendArray(c.Out, n) }
+func (c *Call) WrongType()          { c.Err(ErrWrongType) }
+func (c *Call) SyntaxErr()          { c.Err(ErrSyntax) }
+func (c *Call) BulkInt(n int64)     { c.Out = proto.AppendBulkInt(c.Out, n) }
+func (c *Call) Float(f float64)     { c.Out = proto.AppendBulkFloat(c.Out, f) }
 
 // ---- effects ----
 

@@ -288,8 +288,7 @@ func (e setElem) String() string {
 // setAppendElem appends e as a bulk string.
 func setAppendElem(out []byte, e setElem) []byte {
 	if e.isInt {
-		var buf [20]byte
-		return proto.AppendBulk(out, strconv.AppendInt(buf[:0], e.n, 10))
+		return proto.AppendBulkInt(out, e.n)
 	}
 	return proto.AppendBulkString(out, e.s)
 }
@@ -297,9 +296,8 @@ func setAppendElem(out []byte, e setElem) []byte {
 // appendAll appends every member as bulk strings, in iteration order.
 func (v *setValue) appendAll(out []byte) []byte {
 	if v.idx == nil {
-		var buf [20]byte
 		for _, n := range v.ints {
-			out = proto.AppendBulk(out, strconv.AppendInt(buf[:0], n, 10))
+			out = proto.AppendBulkInt(out, n)
 		}
 		return out
 	}

@@ -36,6 +36,8 @@ import (
 	"maps"
 	"math"
 	"strings"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 const (
@@ -391,7 +393,7 @@ func zsetArity(c *Call, n int) bool {
 
 // zsetReply appends one element (and its score).
 func (c *Call) zsetReply(it *zsetItem, withScores bool) {
-	c.Out = respBulkString(c.Out, it.member)
+	c.BulkString(it.member)
 	if withScores {
 		c.Out = zsetAppendScore(c.Out, it.score)
 	}
@@ -401,7 +403,7 @@ func (c *Call) zsetReply(it *zsetItem, withScores bool) {
 // (replies whose length is known only after they are written).
 func zsetInsertArrayHeader(out []byte, pos, n int) []byte {
 	var hb [24]byte
-	h := respArray(hb[:0], n)
+	h := proto.AppendArray(hb[:0], n)
 	out = append(out, h...)
 	copy(out[pos+len(h):], out[pos:len(out)-len(h)])
 	copy(out[pos:], h)

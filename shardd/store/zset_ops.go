@@ -8,8 +8,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // ---- ZPOPMIN / ZPOPMAX / BZPOPMIN / BZPOPMAX ----
@@ -127,7 +128,7 @@ func zrandmemberCommand(c *Call) {
 		c.Null()
 		return
 	}
-	c.Out = respBulkString(c.Out, z.tree.at(rand.IntN(z.length())).member)
+	c.BulkString(z.tree.at(rand.IntN(z.length())).member)
 }
 
 // zsetMaxRandReply bounds the elements ZRANDMEMBER with a negative count
@@ -273,8 +274,7 @@ func zscanCommand(c *Call) {
 func zsetAppendListpackScore(dst []byte, f float64) []byte {
 	if f >= float64(-math.MaxInt64/2) && f <= float64(math.MaxInt64/2) {
 		if ll := int64(f); float64(ll) == f {
-			var buf [24]byte
-			return respBulk(dst, strconv.AppendInt(buf[:0], ll, 10))
+			return proto.AppendBulkInt(dst, ll)
 		}
 	}
 	return zsetAppendScore(dst, f)
