@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"strings"
 	"unsafe"
 
 	"github.com/shoal-kv/shoal/proto"
@@ -68,6 +69,27 @@ func (c *Call) Touch(key []byte) {
 }
 
 // ---- argument parsing (Redis's rules and error texts) ----
+
+// arity replies Redis's arity error and returns false when the call has
+// fewer than n arguments (the command name included). The server checks
+// arity against the command table first; this only keeps a handler from
+// indexing past c.Args.
+func (c *Call) arity(n int) bool {
+	if len(c.Args) >= n {
+		return true
+	}
+	c.arityErr()
+	return false
+}
+
+// arityErr replies "ERR wrong number of arguments for '<name>' command".
+func (c *Call) arityErr() {
+	name := ""
+	if len(c.Args) > 0 {
+		name = strings.ToLower(string(c.Args[0]))
+	}
+	c.Err(proto.ErrWrongArity(name))
+}
 
 // IntArg parses argument i as an integer, replying ErrNotInt on failure.
 func (c *Call) IntArg(i int) (int64, bool) {

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Redis 7.0's built-in defaults for small hashes (hash-max-listpack-entries
@@ -228,25 +227,6 @@ func registerHashes(m map[string]Cmd) {
 	register(m, "hrandfield", hrandfieldCmd)
 }
 
-// hashsetArity replies Redis's arity error and returns false when the call
-// has fewer than min arguments (the server checks arity first; this only
-// keeps handlers from indexing past c.Args).
-func hashsetArity(c *Call, min int) bool {
-	if len(c.Args) >= min {
-		return true
-	}
-	hashsetArityErr(c)
-	return false
-}
-
-func hashsetArityErr(c *Call) {
-	name := "?"
-	if len(c.Args) > 0 {
-		name = strings.ToLower(string(c.Args[0]))
-	}
-	c.Err("ERR wrong number of arguments for '" + name + "' command")
-}
-
 // hashForWrite returns key's hash for an in-place change, creating an empty
 // one when the key does not exist (Redis's hashTypeLookupWriteOrCreate). The
 // caller must add at least one field to a created hash.
@@ -264,7 +244,7 @@ func hashForWrite(c *Call, key []byte) (*hashValue, bool) {
 // HSET key field value [field value ...] / HMSET: the same, replying OK.
 func hsetCmd(c *Call) {
 	if len(c.Args) < 4 || len(c.Args)%2 == 1 {
-		hashsetArityErr(c)
+		c.arityErr()
 		return
 	}
 	key := c.Args[1]
@@ -289,7 +269,7 @@ func hsetCmd(c *Call) {
 
 // HSETNX key field value
 func hsetnxCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	key := c.Args[1]
@@ -312,7 +292,7 @@ func hsetnxCmd(c *Call) {
 
 // HGET key field
 func hgetCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -332,7 +312,7 @@ func hgetCmd(c *Call) {
 
 // HMGET key field [field ...]
 func hmgetCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -360,7 +340,7 @@ const (
 
 // hashGetAll answers HGETALL, HKEYS and HVALS.
 func hashGetAll(c *Call, what int) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -392,7 +372,7 @@ func hvalsCmd(c *Call)   { hashGetAll(c, hashVals) }
 
 // HDEL key field [field ...]
 func hdelCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -423,7 +403,7 @@ func hdelCmd(c *Call) {
 
 // HEXISTS key field
 func hexistsCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -439,7 +419,7 @@ func hexistsCmd(c *Call) {
 
 // HLEN key
 func hlenCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -455,7 +435,7 @@ func hlenCmd(c *Call) {
 
 // HSTRLEN key field
 func hstrlenCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -473,7 +453,7 @@ func hstrlenCmd(c *Call) {
 
 // HINCRBY key field increment
 func hincrbyCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	incr, ok := c.IntArg(3)
@@ -514,7 +494,7 @@ func hincrbyCmd(c *Call) {
 // as Redis does on amd64 (see numbers.go), and propagated as HSET key field
 // result.
 func hincrbyfloatCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	incr, ok := parseLongDouble(c.Args[3])
@@ -557,7 +537,7 @@ func hincrbyfloatCmd(c *Call) {
 
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 func hscanCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	cur, ok := parseScanCursor(c.Args[2])
@@ -639,7 +619,7 @@ func hashsetSample(n, k int) []int {
 
 // HRANDFIELD key [count [WITHVALUES]]
 func hrandfieldCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) >= 3 {

@@ -84,7 +84,7 @@ func keyExists(c *Call) {
 }
 
 func keyType(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	e, found := c.S.lookupRead(c.Now, c.Args[1])
@@ -108,7 +108,7 @@ const (
 // multiplies it by 1000 first. The effect is PEXPIREAT with the absolute
 // time, or DEL when that time has already passed.
 func keyExpireGeneric(c *Call, basetime int64, seconds bool, cmd string) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -192,7 +192,7 @@ func keyExpireGeneric(c *Call, basetime int64, seconds bool, cmd string) {
 // keyTTL is TTL/PTTL (abs=false) and EXPIRETIME/PEXPIRETIME (abs=true):
 // -2 for a missing key, -1 without expiry; seconds are rounded as Redis does.
 func keyTTL(c *Call, ms, abs bool) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	e, found := c.S.lookupRead(c.Now, c.Args[1])
@@ -218,7 +218,7 @@ func keyTTL(c *Call, ms, abs bool) {
 }
 
 func keyPersist(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	key := c.Args[1]
@@ -240,7 +240,7 @@ func keyMatchAll(p []byte) bool { return len(p) == 1 && p[0] == '*' }
 // keyKeys is KEYS: every key that has not expired and matches the pattern.
 // Expired keys are skipped, not deleted (as Redis's keysCommand).
 func keyKeys(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	pat := c.Args[1]
@@ -266,7 +266,7 @@ func keyKeys(c *Call) {
 // pattern, are not of the type, or have expired (deleting them on a master),
 // as Redis filters after visiting.
 func keyScan(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	cursor, ok := parseScanCursor(c.Args[1])
@@ -345,7 +345,7 @@ func keyRandomKey(c *Call) {
 
 // keyRename is RENAME and RENAMENX: the value moves with its TTL.
 func keyRename(c *Call, nx bool) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	src, dst := c.Args[1], c.Args[2]
@@ -386,7 +386,7 @@ func keyRename(c *Call, nx bool) {
 // db 0: any other DB index answers "ERR DB index is out of range" (Redis
 // with 16 databases accepts 1..15).
 func keyCopy(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	replace := false

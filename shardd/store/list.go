@@ -51,7 +51,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
-	"strings"
 )
 
 // listValue is a list: a ring buffer of elements with O(1) push and pop at
@@ -357,25 +356,6 @@ const (
 	listEmptyArray   = "*0\r\n"
 )
 
-// listArity replies Redis's arity error when fewer than min arguments (the
-// command name included) were given. The server checks arity first; this
-// only keeps a handler from indexing past c.Args.
-func listArity(c *Call, min int) bool {
-	if len(c.Args) >= min {
-		return true
-	}
-	listArityErr(c)
-	return false
-}
-
-func listArityErr(c *Call) {
-	name := ""
-	if len(c.Args) > 0 {
-		name = strings.ToLower(string(c.Args[0]))
-	}
-	c.Err("ERR wrong number of arguments for '" + name + "' command")
-}
-
 // listWhere parses LEFT/RIGHT: front is true for LEFT.
 func listWhere(b []byte) (front, ok bool) {
 	switch {
@@ -446,7 +426,7 @@ func registerLists(m map[string]Cmd) {
 
 // LPUSH/RPUSH/LPUSHX/RPUSHX key element [element ...]
 func listPushCmd(c *Call, front, xx bool) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -471,11 +451,11 @@ func listPushCmd(c *Call, front, xx bool) {
 
 // LPOP/RPOP key [count]
 func listPopCmd(c *Call, front bool) {
-	if !listArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) > 3 {
-		listArityErr(c)
+		c.arityErr()
 		return
 	}
 	hasCount := len(c.Args) == 3
@@ -531,7 +511,7 @@ func listAfterPop(c *Call, key []byte, l *listValue) {
 
 // LLEN key
 func llenCmd(c *Call) {
-	if !listArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	l, found, ok := getObject[*listValue](c, c.Args[1])
@@ -569,7 +549,7 @@ func listRange(start, end int64, n int) (from, to int) {
 
 // LRANGE key start stop
 func lrangeCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	start, ok := c.IntArg(2)
@@ -597,7 +577,7 @@ func lrangeCmd(c *Call) {
 
 // LTRIM key start stop
 func ltrimCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	start, ok := c.IntArg(2)
@@ -649,7 +629,7 @@ func listIndex(idx int64, n int) (int, bool) {
 
 // LINDEX key index
 func lindexCmd(c *Call) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	l, found, ok := getObject[*listValue](c, c.Args[1])
@@ -674,7 +654,7 @@ func lindexCmd(c *Call) {
 
 // LSET key index element
 func lsetCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	key := c.Args[1]
@@ -704,7 +684,7 @@ func lsetCmd(c *Call) {
 
 // LINSERT key BEFORE|AFTER pivot element
 func linsertCmd(c *Call) {
-	if !listArity(c, 5) {
+	if !c.arity(5) {
 		return
 	}
 	var after bool
@@ -744,7 +724,7 @@ func linsertCmd(c *Call) {
 
 // LREM key count element
 func lremCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	count, ok := c.IntArg(2)
@@ -789,7 +769,7 @@ func listRemLimit(count int64) int64 {
 
 // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 func lposCmd(c *Call) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	rank, count, maxlen := int64(1), int64(-1), int64(0)
@@ -936,7 +916,7 @@ func listMove(c *Call, src, dst []byte, srcFront, dstFront bool) listMoveResult 
 
 // LMOVE source destination LEFT|RIGHT LEFT|RIGHT
 func lmoveCmd(c *Call) {
-	if !listArity(c, 5) {
+	if !c.arity(5) {
 		return
 	}
 	from, ok := listWhere(c.Args[3])
@@ -959,7 +939,7 @@ func lmoveCmd(c *Call) {
 
 // RPOPLPUSH source destination
 func rpoplpushCmd(c *Call) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	switch listMove(c, c.Args[1], c.Args[2], false, true) {
@@ -972,7 +952,7 @@ func rpoplpushCmd(c *Call) {
 
 // BLPOP/BRPOP key [key ...] timeout — see the blocking contract at the top.
 func listBPopCmd(c *Call, front bool) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	if !c.timeoutArg(len(c.Args) - 1) {
@@ -1001,7 +981,7 @@ func listBPopCmd(c *Call, front bool) {
 // BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout — see the blocking
 // contract at the top.
 func blmoveCmd(c *Call) {
-	if !listArity(c, 6) {
+	if !c.arity(6) {
 		return
 	}
 	from, ok := listWhere(c.Args[3])
@@ -1026,7 +1006,7 @@ func blmoveCmd(c *Call) {
 // BRPOPLPUSH source destination timeout — see the blocking contract at the
 // top.
 func brpoplpushCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	if !c.timeoutArg(3) {
@@ -1042,7 +1022,7 @@ func brpoplpushCmd(c *Call) {
 // BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] (numkeysIdx
 // 2, blocking: see the contract at the top).
 func listMPopCmd(c *Call, numkeysIdx int, block bool) {
-	if !listArity(c, numkeysIdx+3) {
+	if !c.arity(numkeysIdx + 3) {
 		return
 	}
 	argc := len(c.Args)

@@ -401,7 +401,7 @@ func registerSets(m map[string]Cmd) {
 
 // SADD key member [member ...]
 func saddCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -427,7 +427,7 @@ func saddCmd(c *Call) {
 
 // SREM key member [member ...]
 func sremCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -458,7 +458,7 @@ func sremCmd(c *Call) {
 
 // SMEMBERS key (Redis 7.0 runs it as a one-key SINTER).
 func smembersCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -475,7 +475,7 @@ func smembersCmd(c *Call) {
 
 // SISMEMBER key member
 func sismemberCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -491,7 +491,7 @@ func sismemberCmd(c *Call) {
 
 // SMISMEMBER key member [member ...]
 func smismemberCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -510,7 +510,7 @@ func smismemberCmd(c *Call) {
 
 // SCARD key
 func scardCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -526,7 +526,7 @@ func scardCmd(c *Call) {
 
 // SPOP key [count]: propagated as SREM key <the popped members>.
 func spopCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) == 3 {
@@ -649,7 +649,7 @@ func setAppendAsUnion(c *Call, v *setValue) {
 
 // SRANDMEMBER key [count]
 func srandmemberCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) == 3 {
@@ -715,7 +715,7 @@ func srandmemberCount(c *Call) {
 
 // SMOVE source destination member
 func smoveCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	srcKey, dstKey, member := c.Args[1], c.Args[2], c.Args[3]
@@ -866,7 +866,7 @@ scan:
 
 // SINTER key [key ...]
 func sinterCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	setInter(c, c.Args[1:], nil, false, 0)
@@ -874,7 +874,7 @@ func sinterCmd(c *Call) {
 
 // SINTERSTORE destination key [key ...]
 func sinterstoreCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	setInter(c, c.Args[2:], c.Args[1], false, 0)
@@ -882,7 +882,7 @@ func sinterstoreCmd(c *Call) {
 
 // SINTERCARD numkeys key [key ...] [LIMIT limit]
 func sintercardCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	numkeys, ok := ParseInt(c.Args[1])
@@ -989,7 +989,7 @@ func setUnionDiff(c *Call, keys [][]byte, dst []byte, diff bool) {
 
 // SUNION key [key ...]
 func sunionCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	setUnionDiff(c, c.Args[1:], nil, false)
@@ -997,7 +997,7 @@ func sunionCmd(c *Call) {
 
 // SUNIONSTORE destination key [key ...]
 func sunionstoreCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	setUnionDiff(c, c.Args[2:], c.Args[1], false)
@@ -1005,7 +1005,7 @@ func sunionstoreCmd(c *Call) {
 
 // SDIFF key [key ...]
 func sdiffCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	setUnionDiff(c, c.Args[1:], nil, true)
@@ -1013,7 +1013,7 @@ func sdiffCmd(c *Call) {
 
 // SDIFFSTORE destination key [key ...]
 func sdiffstoreCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	setUnionDiff(c, c.Args[2:], c.Args[1], true)
@@ -1021,7 +1021,7 @@ func sdiffstoreCmd(c *Call) {
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 func sscanCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	cur, ok := parseScanCursor(c.Args[2])

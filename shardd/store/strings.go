@@ -11,7 +11,6 @@ package store
 // the length in place only while no snapshot is in progress.
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -53,20 +52,6 @@ var (
 	strWPERSIST   = []byte("PERSIST")
 	strWMSET      = []byte("MSET")
 )
-
-// strArity guards a handler against fewer than n arguments (the server checks
-// arity first; this only keeps the handler from indexing past c.Args).
-func strArity(c *Call, n int) bool {
-	if len(c.Args) >= n {
-		return true
-	}
-	name := "unknown"
-	if len(c.Args) > 0 {
-		name = string(bytes.ToLower(c.Args[0]))
-	}
-	c.Err("ERR wrong number of arguments for '" + name + "' command")
-	return false
-}
 
 // strValue returns v's bytes when it is a string value.
 func strValue(v any) ([]byte, bool) {
@@ -138,7 +123,7 @@ func strCheckLen(c *Call, size, add int64) bool {
 // ---- GET / SET family ----
 
 func strGet(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, found, ok := c.getString(c.Args[1])
@@ -321,7 +306,7 @@ func strSetGeneric(c *Call, flags int, key, val, expire []byte, cmd string, repl
 }
 
 func strSet(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	flags, expire, ok := 0, []byte(nil), true
@@ -334,28 +319,28 @@ func strSet(c *Call) {
 }
 
 func strSetNX(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	strSetGeneric(c, strNX, c.Args[1], c.Args[2], nil, "setnx", strReplyInt)
 }
 
 func strSetEX(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	strSetGeneric(c, strEX, c.Args[1], c.Args[3], c.Args[2], "setex", strReplyOK)
 }
 
 func strPSetEX(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	strSetGeneric(c, strPX, c.Args[1], c.Args[3], c.Args[2], "psetex", strReplyOK)
 }
 
 func strGetSet(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key, val := c.Args[1], c.Args[2]
@@ -374,7 +359,7 @@ func strGetSet(c *Call) {
 }
 
 func strGetDel(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	key := c.Args[1]
@@ -393,7 +378,7 @@ func strGetDel(c *Call) {
 }
 
 func strGetEx(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	key := c.Args[1]
@@ -449,7 +434,7 @@ func strMGet(c *Call) {
 
 func strMSetArity(c *Call) bool {
 	if len(c.Args) < 3 || len(c.Args)%2 == 0 {
-		c.Err("ERR wrong number of arguments for '" + string(bytes.ToLower(c.Args[0])) + "' command")
+		c.arityErr()
 		return false
 	}
 	return true
@@ -524,14 +509,14 @@ func strIncrDecr(c *Call, key []byte, incr int64) {
 }
 
 func strIncrDecrCmd(c *Call, incr int64) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	strIncrDecr(c, c.Args[1], incr)
 }
 
 func strIncrBy(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	incr, ok := c.IntArg(2)
@@ -542,7 +527,7 @@ func strIncrBy(c *Call) {
 }
 
 func strDecrBy(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	incr, ok := c.IntArg(2)
@@ -560,7 +545,7 @@ func strDecrBy(c *Call) {
 // Redis does on amd64 (see numbers.go), propagated as SET key result
 // KEEPTTL.
 func strIncrByFloat(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -606,7 +591,7 @@ func strIncrByFloat(c *Call) {
 // ---- APPEND / STRLEN / GETRANGE / SETRANGE ----
 
 func strAppend(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key, add := c.Args[1], c.Args[2]
@@ -643,7 +628,7 @@ func strAppend(c *Call) {
 }
 
 func strStrlen(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, _, ok := c.getString(c.Args[1])
@@ -654,7 +639,7 @@ func strStrlen(c *Call) {
 }
 
 func strGetRange(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	start, ok := c.IntArg(2)
@@ -701,7 +686,7 @@ func strGetRange(c *Call) {
 }
 
 func strSetRange(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	key, val := c.Args[1], c.Args[3]

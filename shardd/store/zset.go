@@ -35,7 +35,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"strings"
 
 	"github.com/shoal-kv/shoal/proto"
 )
@@ -376,21 +375,6 @@ func registerZSets(m map[string]Cmd) {
 	register(m, "zdiffstore", func(c *Call) { zsetOpStore(c, zsetOpDiff) })
 }
 
-// zsetArity replies the arity error when c has fewer than n arguments (the
-// server checks arity first; this only keeps handlers from indexing past
-// the arguments).
-func zsetArity(c *Call, n int) bool {
-	if len(c.Args) >= n {
-		return true
-	}
-	name := "?"
-	if len(c.Args) > 0 {
-		name = strings.ToLower(string(c.Args[0]))
-	}
-	c.Err(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
-	return false
-}
-
 // zsetReply appends one element (and its score).
 func (c *Call) zsetReply(it *zsetItem, withScores bool) {
 	c.BulkString(it.member)
@@ -415,7 +399,7 @@ func zsetInsertArrayHeader(out []byte, pos, n int) []byte {
 // zaddGeneric is Redis's zaddGenericCommand; ZINCRBY is ZADD with INCR
 // (so "ZINCRBY key nx member" is a syntax error there too).
 func zaddGeneric(c *Call, flags int) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	args := c.Args
@@ -536,7 +520,7 @@ options:
 // ---- single-key reads and ZREM ----
 
 func zremCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -566,7 +550,7 @@ func zremCommand(c *Call) {
 }
 
 func zscoreCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -586,7 +570,7 @@ func zscoreCommand(c *Call) {
 }
 
 func zmscoreCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -608,7 +592,7 @@ func zmscoreCommand(c *Call) {
 }
 
 func zcardCommand(c *Call) {
-	if !zsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -623,7 +607,7 @@ func zcardCommand(c *Call) {
 }
 
 func zrankGeneric(c *Call, reverse bool) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])

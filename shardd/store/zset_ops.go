@@ -16,7 +16,7 @@ import (
 // ---- ZPOPMIN / ZPOPMAX / BZPOPMIN / BZPOPMAX ----
 
 func zpopCommand(c *Call, highest bool) {
-	if !zsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) > 3 {
@@ -59,7 +59,7 @@ func zpopCommand(c *Call, highest bool) {
 // contract in the comment at the top of zset.go: when no key holds an
 // element nothing at all is appended to c.Out and the server blocks.
 func bzpopCommand(c *Call, highest bool) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	args := c.Args
@@ -93,7 +93,7 @@ func bzpopCommand(c *Call, highest bool) {
 // ---- ZRANDMEMBER ----
 
 func zrandmemberCommand(c *Call) {
-	if !zsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	args := c.Args
@@ -210,7 +210,7 @@ func zrandmemberWithCount(c *Call, l int64, withScores bool) {
 // Redis does, whatever the cursor); a skiplist-encoded one is iterated with
 // scanStep over its member map.
 func zscanCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	args := c.Args
@@ -367,7 +367,7 @@ func zsetAggregate(target *float64, val float64, agg int) {
 var zsetOpNames = [...]string{"zunion", "zinter", "zdiff"}
 
 func zsetOpStore(c *Call, op int) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	zsetOpGeneric(c, c.Args[1], 2, op)
@@ -376,7 +376,7 @@ func zsetOpStore(c *Call, op int) {
 // zsetOpGeneric is Redis's zunionInterDiffGenericCommand. dst is nil for
 // the forms that reply the result.
 func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
-	if !zsetArity(c, numkeysIdx+2) {
+	if !c.arity(numkeysIdx + 2) {
 		return
 	}
 	args := c.Args

@@ -207,7 +207,7 @@ func (z *zsetValue) countRange(r zsetRange) int {
 // Z[REV]RANGEBYSCORE, Z[REV]RANGEBYLEX (argStart 1) and ZRANGESTORE
 // (argStart 2, store).
 func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrangeDir) {
-	if !zsetArity(c, argStart+3) {
+	if !c.arity(argStart + 3) {
 		return
 	}
 	args := c.Args
@@ -367,7 +367,7 @@ func zsetStoreResult(c *Call, dst []byte, z *zsetValue) {
 }
 
 func zcountCommand(c *Call) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	r, ok := zsetParseScoreRange(c.Args[2], c.Args[3])
@@ -379,7 +379,7 @@ func zcountCommand(c *Call) {
 }
 
 func zlexcountCommand(c *Call) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	r, ok := zsetParseLexRange(c.Args[2], c.Args[3])
@@ -404,7 +404,7 @@ func zsetCountReply(c *Call, r zsetRange) {
 
 // zremrangeGeneric is ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX.
 func zremrangeGeneric(c *Call, kind zrangeKind) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	args := c.Args
