@@ -209,3 +209,30 @@ func createObject[T object](c *Call, key []byte, obj T) T {
 	c.S.setKey(key, obj, 0)
 	return obj
 }
+
+// storeResult writes the result of a STORE command (SINTERSTORE,
+// SUNIONSTORE, SDIFFSTORE, ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE,
+// ZDIFFSTORE) under dst: an expired dst is expired first (as Redis's setKey
+// does through lookupKeyWrite), then a non-empty result replaces whatever
+// dst held (its TTL included) and an empty (or nil) one deletes dst. When
+// dst changed it is touched and the command recorded as is (replaying it is
+// deterministic). It replies the result's cardinality.
+//
+// For an empty result Redis calls dbDelete without the lookup, so it would
+// not count an expired dst in expired_keys and would record the command
+// rather than a DEL; the replica ends the same either way.
+func storeResult(c *Call, dst []byte, res object) {
+	c.S.lookup(c.Now, dst)
+	if res == nil || res.length() == 0 {
+		c.Int(0)
+		if c.S.removeKey(string(dst)) {
+			c.Touch(dst)
+			c.PropagateSelf()
+		}
+		return
+	}
+	c.S.setKey(dst, res, 0)
+	c.Touch(dst)
+	c.PropagateSelf()
+	c.Int(int64(res.length()))
+}

@@ -782,24 +782,6 @@ func setLookupAll(c *Call, keys [][]byte) ([]*setValue, bool) {
 	return sets, true
 }
 
-// setStore stores res under dst (replacing whatever was there, TTL
-// included) or deletes dst when res is empty, and replies the cardinality.
-func setStore(c *Call, dst []byte, res *setValue) {
-	c.S.lookup(c.Now, dst) // an expired destination goes first
-	if res != nil && res.length() > 0 {
-		c.S.setKey(dst, res, 0)
-		c.Int(int64(res.length()))
-		c.Touch(dst)
-		c.PropagateSelf()
-		return
-	}
-	c.Int(0)
-	if c.S.removeKey(string(dst)) {
-		c.Touch(dst)
-		c.PropagateSelf()
-	}
-}
-
 // setInter runs SINTER, SINTERSTORE (dst != nil) and SINTERCARD (cardOnly)
 // as Redis 7.0's sinterGenericCommand does: every key is type-checked, a
 // missing key makes the result empty, the smallest set (stable order among
@@ -812,7 +794,7 @@ func setInter(c *Call, keys [][]byte, dst []byte, cardOnly bool, limit int64) {
 	if slices.Contains(sets, nil) || len(sets) == 0 {
 		switch {
 		case dst != nil:
-			setStore(c, dst, nil)
+			storeResult(c, dst, nil)
 		case cardOnly:
 			c.Int(0)
 		default:
@@ -857,7 +839,7 @@ scan:
 	case cardOnly:
 		c.Int(card)
 	case dst != nil:
-		setStore(c, dst, res)
+		storeResult(c, dst, res)
 	default:
 		c.Array(int(card))
 		c.Out = append(c.Out, out...)
@@ -980,7 +962,7 @@ func setUnionDiff(c *Call, keys [][]byte, dst []byte, diff bool) {
 		}
 	}
 	if dst != nil {
-		setStore(c, dst, res)
+		storeResult(c, dst, res)
 		return
 	}
 	c.Array(res.length())

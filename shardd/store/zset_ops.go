@@ -466,7 +466,7 @@ func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
 		items = zsetDiff(srcs)
 	}
 	if dst != nil {
-		zsetStoreResult(c, dst, zsetFromItems(items))
+		storeResult(c, dst, zsetFromItems(items))
 		return
 	}
 	slices.SortFunc(items, func(a, b zsetItem) int {

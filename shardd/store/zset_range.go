@@ -292,7 +292,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 	}
 	if !found {
 		if store {
-			zsetStoreResult(c, args[1], nil)
+			storeResult(c, args[1], nil)
 		} else {
 			c.Array(0)
 		}
@@ -318,7 +318,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 		}
 		dz := newZSet(hint > zsetMaxListpackEntries)
 		walk(func(it *zsetItem) { dz.insert(it.score, it.member) })
-		zsetStoreResult(c, args[1], dz)
+		storeResult(c, args[1], dz)
 		return
 	}
 	if kind == zrangeRank {
@@ -344,26 +344,6 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 		n *= 2
 	}
 	c.Out = zsetInsertArrayHeader(c.Out, pos, n)
-}
-
-// zsetStoreResult stores a computed result under dst (ZRANGESTORE,
-// Z*STORE): a non-empty result replaces dst (dropping its TTL), an empty
-// (or nil) one deletes it. The command is recorded as is when dst changed:
-// replaying it is deterministic.
-func zsetStoreResult(c *Call, dst []byte, z *zsetValue) {
-	if z == nil || z.length() == 0 {
-		if _, exists := c.S.lookup(c.Now, dst); exists {
-			c.S.removeKey(string(dst))
-			c.Touch(dst)
-			c.PropagateSelf()
-		}
-		c.Int(0)
-		return
-	}
-	c.S.setKey(dst, z, 0)
-	c.Touch(dst)
-	c.PropagateSelf()
-	c.Int(int64(z.length()))
 }
 
 func zcountCommand(c *Call) {
