@@ -589,58 +589,43 @@ func hscanCmd(c *Call) {
 	scanReply(c, next, out)
 }
 
-// hashsetMaxRandCount bounds the count of HRANDFIELD/SRANDMEMBER with
-// repetitions: Redis would try to build a reply of 2^63 elements and run out
-// of memory; shoal answers an error instead.
-const hashsetMaxRandCount = 1 << 27
-
-// hashsetRangeErr is getRangeLongFromObjectOrReply's text for
-// [-LONG_MAX, LONG_MAX].
-const hashsetRangeErr = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
-
-// hashsetSample returns k distinct random indices below n (k < n), in
-// increasing order (Floyd's algorithm).
-func hashsetSample(n, k int) []int {
-	chosen := make(map[int]struct{}, k)
-	for j := n - k; j < n; j++ {
-		t := rand.IntN(j + 1)
-		if _, dup := chosen[t]; dup {
-			t = j
-		}
-		chosen[t] = struct{}{}
-	}
-	out := make([]int, 0, k)
-	for i := range chosen {
-		out = append(out, i)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // HRANDFIELD key [count [WITHVALUES]]
 func hrandfieldCmd(c *Call) {
 	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) >= 3 {
-		l, ok := c.IntArg(2)
+		l, withValues, ok := randCountArgs(c, "withvalues")
 		if !ok {
 			return
 		}
-		if l == math.MinInt64 {
-			c.Err(hashsetRangeErr)
+		h, found, ok := getObject[*hashValue](c, c.Args[1])
+		if !ok {
 			return
 		}
-		if len(c.Args) > 4 || (len(c.Args) == 4 && !eqFold(c.Args[3], "withvalues")) {
-			c.SyntaxErr()
+		if !found || l == 0 {
+			c.Array(0)
 			return
 		}
-		withValues := len(c.Args) == 4
-		if withValues && (l < -math.MaxInt64/2 || l > math.MaxInt64/2) {
-			c.Err("ERR value is out of range")
-			return
+		per := 1
+		if withValues {
+			per = 2
 		}
-		hrandfieldCount(c, l, withValues)
+		emit := func(i int) {
+			c.BulkString(h.pairs[i].f)
+			if withValues {
+				c.BulkString(h.pairs[i].v)
+			}
+		}
+		randCountReply(c, l, randPicker{
+			size: len(h.pairs), per: per, maxRepeat: hashsetMaxRandCount, emit: emit,
+			all: func() {
+				for i := range h.pairs {
+					emit(i)
+				}
+			},
+			sample: func(k int) []int { return randSample(len(h.pairs), k) },
+		})
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -654,51 +639,6 @@ func hrandfieldCmd(c *Call) {
 	c.BulkString(h.pairs[rand.IntN(len(h.pairs))].f)
 }
 
-func hrandfieldCount(c *Call, l int64, withValues bool) {
-	h, found, ok := getObject[*hashValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found || l == 0 {
-		c.Array(0)
-		return
-	}
-	per := 1
-	if withValues {
-		per = 2
-	}
-	reply := func(p hashPair) {
-		c.BulkString(p.f)
-		if withValues {
-			c.BulkString(p.v)
-		}
-	}
-	size := len(h.pairs)
-	if l < 0 || l == 1 {
-		count := l
-		if count < 0 {
-			count = -count
-		}
-		if count > hashsetMaxRandCount {
-			c.Err("ERR value is out of range")
-			return
-		}
-		c.Array(int(count) * per)
-		for ; count > 0; count-- {
-			reply(h.pairs[rand.IntN(size)])
-		}
-		return
-	}
-	if l >= int64(size) {
-		c.Array(size * per)
-		for _, p := range h.pairs {
-			reply(p)
-		}
-		return
-	}
-	idx := hashsetSample(size, int(l))
-	c.Array(len(idx) * per)
-	for _, i := range idx {
-		reply(h.pairs[i])
-	}
-}
+// hashsetMaxRandCount bounds the count of HRANDFIELD/SRANDMEMBER with
+// repetitions (see randPicker.maxRepeat).
+const hashsetMaxRandCount = 1 << 27

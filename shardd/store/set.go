@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -600,7 +599,7 @@ func spopCount(c *Call) {
 		// Few members remain: build a new set of them (whose encoding is
 		// decided afresh, as Redis's dbOverwrite of a new set) and return
 		// the others.
-		keep := hashsetSample(size, remaining)
+		keep := randSample(size, remaining)
 		ns := &setValue{}
 		for _, i := range keep {
 			ns.addElem(v.elemAt(i))
@@ -672,12 +671,8 @@ func srandmemberCmd(c *Call) {
 }
 
 func srandmemberCount(c *Call) {
-	l, ok := c.IntArg(2)
+	l, _, ok := randCountArgs(c, "")
 	if !ok {
-		return
-	}
-	if l == math.MinInt64 {
-		c.Err(hashsetRangeErr)
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -688,29 +683,12 @@ func srandmemberCount(c *Call) {
 		c.Array(0)
 		return
 	}
-	size := v.length()
-	if l < 0 {
-		count := -l
-		if count > hashsetMaxRandCount {
-			c.Err("ERR value is out of range")
-			return
-		}
-		c.Array(int(count))
-		for ; count > 0; count-- {
-			c.Out = setAppendElem(c.Out, v.elemAt(rand.IntN(size)))
-		}
-		return
-	}
-	if l >= int64(size) {
-		c.Array(size)
-		c.Out = v.appendAll(c.Out)
-		return
-	}
-	idx := hashsetSample(size, int(l))
-	c.Array(len(idx))
-	for _, i := range idx {
-		c.Out = setAppendElem(c.Out, v.elemAt(i))
-	}
+	randCountReply(c, l, randPicker{
+		size: v.length(), per: 1, maxRepeat: hashsetMaxRandCount,
+		emit:   func(i int) { c.Out = setAppendElem(c.Out, v.elemAt(i)) },
+		all:    func() { c.Out = v.appendAll(c.Out) },
+		sample: func(k int) []int { return randSample(v.length(), k) },
+	})
 }
 
 // SMOVE source destination member

@@ -96,31 +96,40 @@ func zrandmemberCommand(c *Call) {
 	if !c.arity(2) {
 		return
 	}
-	args := c.Args
-	if len(args) >= 3 {
-		l, ok := c.IntArg(2)
+	if len(c.Args) >= 3 {
+		l, withScores, ok := randCountArgs(c, "withscores")
 		if !ok {
 			return
 		}
-		if l == math.MinInt64 {
-			c.Err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+		z, found, ok := getObject[*zsetValue](c, c.Args[1])
+		if !ok {
 			return
 		}
-		withScores := false
-		if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], "withscores")) {
-			c.SyntaxErr()
+		if !found || l == 0 {
+			c.Array(0)
 			return
-		} else if len(args) == 4 {
-			withScores = true
-			if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-				c.Err("ERR value is out of range")
-				return
-			}
 		}
-		zrandmemberWithCount(c, l, withScores)
+		per := 1
+		if withScores {
+			per = 2
+		}
+		size := z.length()
+		randCountReply(c, l, randPicker{
+			size: size, per: per, maxRepeat: zsetMaxRandReply,
+			emit: func(i int) { c.zsetReply(z.tree.at(i), withScores) },
+			// Asking for everything: Redis 7.0 replies the whole set,
+			// highest rank first.
+			all: func() {
+				z.tree.descend(size-1, func(it *zsetItem) bool {
+					c.zsetReply(it, withScores)
+					return true
+				})
+			},
+			sample: func(k int) []int { return randSampleShuffled(size, k) },
+		})
 		return
 	}
-	z, found, ok := getObject[*zsetValue](c, args[1])
+	z, found, ok := getObject[*zsetValue](c, c.Args[1])
 	if !ok {
 		return
 	}
@@ -133,76 +142,8 @@ func zrandmemberCommand(c *Call) {
 
 // zsetMaxRandReply bounds the elements ZRANDMEMBER with a negative count
 // may reply (one reply is one buffer here: 2^24 elements is already
-// hundreds of MB).
+// hundreds of MB; see randPicker.maxRepeat).
 const zsetMaxRandReply = 1 << 24
-
-func zrandmemberWithCount(c *Call, l int64, withScores bool) {
-	z, found, ok := getObject[*zsetValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found || l == 0 {
-		c.Array(0)
-		return
-	}
-	size := z.length()
-	count, uniq := l, true
-	if l < 0 {
-		count, uniq = -l, false
-	}
-	mul := 1
-	if withScores {
-		mul = 2
-	}
-	// Repetitions allowed (negative count), or a single element.
-	if !uniq || count == 1 {
-		if count > zsetMaxRandReply {
-			// Redis would build the whole reply (and run out of memory):
-			// refuse instead. A deliberate deviation.
-			c.Err("ERR value is out of range")
-			return
-		}
-		c.Array(int(count) * mul)
-		for i := int64(0); i < count; i++ {
-			c.zsetReply(z.tree.at(rand.IntN(size)), withScores)
-		}
-		return
-	}
-	// Asking for everything: Redis 7.0 replies the whole set, highest
-	// rank first.
-	if count >= int64(size) {
-		c.Array(size * mul)
-		z.tree.descend(size-1, func(it *zsetItem) bool {
-			c.zsetReply(it, withScores)
-			return true
-		})
-		return
-	}
-	// count distinct random elements, in random order.
-	n := int(count)
-	c.Array(n * mul)
-	if n*3 > size {
-		perm := make([]int, size)
-		for i := range perm {
-			perm[i] = i
-		}
-		for i := 0; i < n; i++ {
-			j := i + rand.IntN(size-i)
-			perm[i], perm[j] = perm[j], perm[i]
-			c.zsetReply(z.tree.at(perm[i]), withScores)
-		}
-		return
-	}
-	picked := make(map[int]struct{}, n)
-	for len(picked) < n {
-		i := rand.IntN(size)
-		if _, dup := picked[i]; dup {
-			continue
-		}
-		picked[i] = struct{}{}
-		c.zsetReply(z.tree.at(i), withScores)
-	}
-}
 
 // ---- ZSCAN ----
 
