@@ -52,6 +52,15 @@ func (c *Call) SyntaxErr()          { c.Err(ErrSyntax) }
 func (c *Call) BulkInt(n int64)     { c.Out = proto.AppendBulkInt(c.Out, n) }
 func (c *Call) Float(f float64)     { c.Out = proto.AppendBulkFloat(c.Out, f) }
 
+// replyPer is how many reply elements one element makes: 2 with its value
+// or score (WITHVALUES, WITHSCORES), else 1.
+func replyPer(with bool) int {
+	if with {
+		return 2
+	}
+	return 1
+}
+
 // ---- effects ----
 
 // PropagateSelf records the command exactly as received: use it for

@@ -170,6 +170,31 @@ func (o *scanOptions) match(s string) bool {
 	return !o.usePat || Match(o.pat, bytesView(s), false)
 }
 
+// scanKeyArgs reads the arguments of HSCAN, SSCAN and ZSCAN (key cursor
+// [MATCH pattern] [COUNT count]) in Redis's order: the cursor, then the
+// key's type (a missing key answers emptyScan whatever the options say),
+// then the options. ok is false when it replied.
+func scanKeyArgs[T object](c *Call) (obj T, cur uint64, opts scanOptions, ok bool) {
+	if !c.arity(3) {
+		return obj, 0, opts, false
+	}
+	cur, ok = parseScanCursor(c.Args[2])
+	if !ok {
+		c.Err(ErrInvalidCurs)
+		return obj, 0, opts, false
+	}
+	obj, found, ok := getObject[T](c, c.Args[1])
+	if !ok {
+		return obj, 0, opts, false
+	}
+	if !found {
+		c.Out = append(c.Out, emptyScan...)
+		return obj, 0, opts, false
+	}
+	opts, ok = parseScanOptions(c, 3, false)
+	return obj, cur, opts, ok
+}
+
 // emptyScan is Redis's shared.emptyscan: the reply for a missing key.
 const emptyScan = "*2\r\n$1\r\n0\r\n*0\r\n"
 

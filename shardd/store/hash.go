@@ -537,23 +537,7 @@ func hincrbyfloatCmd(c *Call) {
 
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 func hscanCmd(c *Call) {
-	if !c.arity(3) {
-		return
-	}
-	cur, ok := parseScanCursor(c.Args[2])
-	if !ok {
-		c.Err(ErrInvalidCurs)
-		return
-	}
-	h, found, ok := getObject[*hashValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found {
-		c.Out = append(c.Out, emptyScan...)
-		return
-	}
-	opts, ok := parseScanOptions(c, 3, false)
+	h, cur, opts, ok := scanKeyArgs[*hashValue](c)
 	if !ok {
 		return
 	}
@@ -595,36 +579,22 @@ func hrandfieldCmd(c *Call) {
 		return
 	}
 	if len(c.Args) >= 3 {
-		l, withValues, ok := randCountArgs(c, "withvalues")
-		if !ok {
-			return
-		}
-		h, found, ok := getObject[*hashValue](c, c.Args[1])
-		if !ok {
-			return
-		}
-		if !found || l == 0 {
-			c.Array(0)
-			return
-		}
-		per := 1
-		if withValues {
-			per = 2
-		}
-		emit := func(i int) {
-			c.BulkString(h.pairs[i].f)
-			if withValues {
-				c.BulkString(h.pairs[i].v)
-			}
-		}
-		randCountReply(c, l, randPicker{
-			size: len(h.pairs), per: per, maxRepeat: hashsetMaxRandCount, emit: emit,
-			all: func() {
-				for i := range h.pairs {
-					emit(i)
+		randCountCmd(c, "withvalues", func(h *hashValue, withValues bool) randPicker {
+			emit := func(i int) {
+				c.BulkString(h.pairs[i].f)
+				if withValues {
+					c.BulkString(h.pairs[i].v)
 				}
-			},
-			sample: func(k int) []int { return randSample(len(h.pairs), k) },
+			}
+			return randPicker{
+				size: len(h.pairs), per: replyPer(withValues), maxRepeat: hashsetMaxRandCount, emit: emit,
+				all: func() {
+					for i := range h.pairs {
+						emit(i)
+					}
+				},
+				sample: func(k int) []int { return randSample(len(h.pairs), k) },
+			}
 		})
 		return
 	}

@@ -44,6 +44,26 @@ func randCountArgs(c *Call, word string) (count int64, with, ok bool) {
 	return l, with, true
 }
 
+// randCountCmd answers the count form of HRANDFIELD, SRANDMEMBER and
+// ZRANDMEMBER (word as for randCountArgs): a missing key or a count of 0
+// answers an empty array; otherwise pick says how to reply from the
+// collection (with reports WITHVALUES/WITHSCORES).
+func randCountCmd[T object](c *Call, word string, pick func(obj T, with bool) randPicker) {
+	l, with, ok := randCountArgs(c, word)
+	if !ok {
+		return
+	}
+	obj, found, ok := getObject[T](c, c.Args[1])
+	if !ok {
+		return
+	}
+	if !found || l == 0 {
+		c.Array(0)
+		return
+	}
+	randCountReply(c, l, pick(obj, with))
+}
+
 // randPicker is what randCountReply needs from a collection of size > 0
 // elements, each replied as per reply elements (2 with values or scores).
 type randPicker struct {

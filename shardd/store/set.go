@@ -671,23 +671,13 @@ func srandmemberCmd(c *Call) {
 }
 
 func srandmemberCount(c *Call) {
-	l, _, ok := randCountArgs(c, "")
-	if !ok {
-		return
-	}
-	v, found, ok := getObject[*setValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found || l == 0 {
-		c.Array(0)
-		return
-	}
-	randCountReply(c, l, randPicker{
-		size: v.length(), per: 1, maxRepeat: hashsetMaxRandCount,
-		emit:   func(i int) { c.Out = setAppendElem(c.Out, v.elemAt(i)) },
-		all:    func() { c.Out = v.appendAll(c.Out) },
-		sample: func(k int) []int { return randSample(v.length(), k) },
+	randCountCmd(c, "", func(v *setValue, _ bool) randPicker {
+		return randPicker{
+			size: v.length(), per: 1, maxRepeat: hashsetMaxRandCount,
+			emit:   func(i int) { c.Out = setAppendElem(c.Out, v.elemAt(i)) },
+			all:    func() { c.Out = v.appendAll(c.Out) },
+			sample: func(k int) []int { return randSample(v.length(), k) },
+		}
 	})
 }
 
@@ -981,23 +971,7 @@ func sdiffstoreCmd(c *Call) {
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 func sscanCmd(c *Call) {
-	if !c.arity(3) {
-		return
-	}
-	cur, ok := parseScanCursor(c.Args[2])
-	if !ok {
-		c.Err(ErrInvalidCurs)
-		return
-	}
-	v, found, ok := getObject[*setValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found {
-		c.Out = append(c.Out, emptyScan...)
-		return
-	}
-	opts, ok := parseScanOptions(c, 3, false)
+	v, cur, opts, ok := scanKeyArgs[*setValue](c)
 	if !ok {
 		return
 	}

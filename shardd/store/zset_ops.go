@@ -97,35 +97,21 @@ func zrandmemberCommand(c *Call) {
 		return
 	}
 	if len(c.Args) >= 3 {
-		l, withScores, ok := randCountArgs(c, "withscores")
-		if !ok {
-			return
-		}
-		z, found, ok := getObject[*zsetValue](c, c.Args[1])
-		if !ok {
-			return
-		}
-		if !found || l == 0 {
-			c.Array(0)
-			return
-		}
-		per := 1
-		if withScores {
-			per = 2
-		}
-		size := z.length()
-		randCountReply(c, l, randPicker{
-			size: size, per: per, maxRepeat: zsetMaxRandReply,
-			emit: func(i int) { c.zsetReply(z.tree.at(i), withScores) },
-			// Asking for everything: Redis 7.0 replies the whole set,
-			// highest rank first.
-			all: func() {
-				z.tree.descend(size-1, func(it *zsetItem) bool {
-					c.zsetReply(it, withScores)
-					return true
-				})
-			},
-			sample: func(k int) []int { return randSampleShuffled(size, k) },
+		randCountCmd(c, "withscores", func(z *zsetValue, withScores bool) randPicker {
+			size := z.length()
+			return randPicker{
+				size: size, per: replyPer(withScores), maxRepeat: zsetMaxRandReply,
+				emit: func(i int) { c.zsetReply(z.tree.at(i), withScores) },
+				// Asking for everything: Redis 7.0 replies the whole set,
+				// highest rank first.
+				all: func() {
+					z.tree.descend(size-1, func(it *zsetItem) bool {
+						c.zsetReply(it, withScores)
+						return true
+					})
+				},
+				sample: func(k int) []int { return randSampleShuffled(size, k) },
+			}
 		})
 		return
 	}
@@ -151,24 +137,7 @@ const zsetMaxRandReply = 1 << 24
 // Redis does, whatever the cursor); a skiplist-encoded one is iterated with
 // scanStep over its member map.
 func zscanCommand(c *Call) {
-	if !c.arity(3) {
-		return
-	}
-	args := c.Args
-	cursor, ok := parseScanCursor(args[2])
-	if !ok {
-		c.Err(ErrInvalidCurs)
-		return
-	}
-	z, found, ok := getObject[*zsetValue](c, args[1])
-	if !ok {
-		return
-	}
-	if !found {
-		c.Out = append(c.Out, emptyScan...)
-		return
-	}
-	opts, ok := parseScanOptions(c, 3, false)
+	z, cursor, opts, ok := scanKeyArgs[*zsetValue](c)
 	if !ok {
 		return
 	}
@@ -419,11 +388,7 @@ func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
 		}
 		return 0
 	})
-	if withScores {
-		c.Array(2 * len(items))
-	} else {
-		c.Array(len(items))
-	}
+	c.Array(len(items) * replyPer(withScores))
 	for i := range items {
 		c.zsetReply(&items[i], withScores)
 	}

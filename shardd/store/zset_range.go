@@ -327,11 +327,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 			c.Array(0)
 			return
 		}
-		n := hi - lo + 1
-		if withScores {
-			n *= 2
-		}
-		c.Array(n)
+		c.Array((hi - lo + 1) * replyPer(withScores))
 		z.rankWalk(lo, hi, reverse, func(it *zsetItem) { c.zsetReply(it, withScores) })
 		return
 	}
@@ -340,10 +336,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 		c.zsetReply(it, withScores)
 		n++
 	})
-	if withScores {
-		n *= 2
-	}
-	c.Out = zsetInsertArrayHeader(c.Out, pos, n)
+	c.Out = zsetInsertArrayHeader(c.Out, pos, n*replyPer(withScores))
 }
 
 func zcountCommand(c *Call) {
