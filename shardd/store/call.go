@@ -119,6 +119,30 @@ func (c *Call) FloatArg(i int) (float64, bool) {
 	return v, ok
 }
 
+// indexRange converts the start and end indexes of LRANGE, LTRIM, ZRANGE,
+// ZREMRANGEBYRANK ... (negative ones count from the end) into the inclusive
+// range lo..hi of a collection of n elements, as Redis clamps them; ok is
+// false when the range is empty.
+func indexRange(start, end int64, n int) (lo, hi int, ok bool) {
+	ln := int64(n)
+	if start < 0 {
+		start += ln
+	}
+	if end < 0 {
+		end += ln
+	}
+	if start < 0 {
+		start = 0
+	}
+	if start > end || start >= ln {
+		return 0, 0, false
+	}
+	if end >= ln {
+		end = ln - 1
+	}
+	return int(start), int(end), true
+}
+
 // clone copies b (values stored in the keyspace never alias the caller's
 // read buffer).
 func clone(b []byte) []byte {

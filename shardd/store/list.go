@@ -525,28 +525,6 @@ func llenCmd(c *Call) {
 	c.Int(int64(l.n))
 }
 
-// listRange converts Redis start/end indexes (negative from the end) into
-// a half-open range [from, to) of a list of n elements; empty when from ≥ to.
-func listRange(start, end int64, n int) (from, to int) {
-	ln := int64(n)
-	if start < 0 {
-		start += ln
-	}
-	if end < 0 {
-		end += ln
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > end || start >= ln {
-		return 0, 0
-	}
-	if end >= ln {
-		end = ln - 1
-	}
-	return int(start), int(end) + 1
-}
-
 // LRANGE key start stop
 func lrangeCmd(c *Call) {
 	if !c.arity(4) {
@@ -568,9 +546,13 @@ func lrangeCmd(c *Call) {
 		c.Out = append(c.Out, listEmptyArray...)
 		return
 	}
-	from, to := listRange(start, end, l.n)
-	c.Array(to - from)
-	for i := from; i < to; i++ {
+	lo, hi, ok := indexRange(start, end, l.n)
+	if !ok {
+		c.Array(0)
+		return
+	}
+	c.Array(hi - lo + 1)
+	for i := lo; i <= hi; i++ {
 		c.Bulk(l.at(i))
 	}
 }
@@ -597,10 +579,9 @@ func ltrimCmd(c *Call) {
 		c.OK()
 		return
 	}
-	from, to := listRange(start, end, l.n)
-	left, right := from, l.n-to
-	if from >= to {
-		left, right = l.n, 0
+	left, right := l.n, 0 // an empty range removes everything
+	if lo, hi, ok := indexRange(start, end, l.n); ok {
+		left, right = lo, l.n-1-hi
 	}
 	if left+right > 0 {
 		c.S.mutated(key)

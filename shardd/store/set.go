@@ -388,13 +388,13 @@ func registerSets(m map[string]Cmd) {
 	register(m, "spop", spopCmd)
 	register(m, "srandmember", srandmemberCmd)
 	register(m, "smove", smoveCmd)
-	register(m, "sinter", sinterCmd)
+	register(m, "sinter", func(c *Call) { setOpCmd(c, false, setInter) })
 	register(m, "sintercard", sintercardCmd)
-	register(m, "sinterstore", sinterstoreCmd)
-	register(m, "sunion", sunionCmd)
-	register(m, "sunionstore", sunionstoreCmd)
-	register(m, "sdiff", sdiffCmd)
-	register(m, "sdiffstore", sdiffstoreCmd)
+	register(m, "sinterstore", func(c *Call) { setOpCmd(c, true, setInter) })
+	register(m, "sunion", func(c *Call) { setOpCmd(c, false, setUnion) })
+	register(m, "sunionstore", func(c *Call) { setOpCmd(c, true, setUnion) })
+	register(m, "sdiff", func(c *Call) { setOpCmd(c, false, setDiff) })
+	register(m, "sdiffstore", func(c *Call) { setOpCmd(c, true, setDiff) })
 	register(m, "sscan", sscanCmd)
 }
 
@@ -750,11 +750,29 @@ func setLookupAll(c *Call, keys [][]byte) ([]*setValue, bool) {
 	return sets, true
 }
 
-// setInter runs SINTER, SINTERSTORE (dst != nil) and SINTERCARD (cardOnly)
+// setOpCmd runs SINTER, SUNION, SDIFF (key [key ...]) and their STORE
+// forms (destination key [key ...]) with op.
+func setOpCmd(c *Call, store bool, op func(c *Call, keys [][]byte, dst []byte)) {
+	if !store {
+		if c.arity(2) {
+			op(c, c.Args[1:], nil)
+		}
+		return
+	}
+	if c.arity(3) {
+		op(c, c.Args[2:], c.Args[1])
+	}
+}
+
+func setInter(c *Call, keys [][]byte, dst []byte) { setInterGeneric(c, keys, dst, false, 0) }
+func setUnion(c *Call, keys [][]byte, dst []byte) { setUnionDiff(c, keys, dst, false) }
+func setDiff(c *Call, keys [][]byte, dst []byte)  { setUnionDiff(c, keys, dst, true) }
+
+// setInterGeneric runs SINTER, SINTERSTORE (dst != nil) and SINTERCARD (cardOnly)
 // as Redis 7.0's sinterGenericCommand does: every key is type-checked, a
 // missing key makes the result empty, the smallest set (stable order among
 // equals) is iterated and each member checked against the others.
-func setInter(c *Call, keys [][]byte, dst []byte, cardOnly bool, limit int64) {
+func setInterGeneric(c *Call, keys [][]byte, dst []byte, cardOnly bool, limit int64) {
 	sets, ok := setLookupAll(c, keys)
 	if !ok {
 		return
@@ -814,22 +832,6 @@ scan:
 	}
 }
 
-// SINTER key [key ...]
-func sinterCmd(c *Call) {
-	if !c.arity(2) {
-		return
-	}
-	setInter(c, c.Args[1:], nil, false, 0)
-}
-
-// SINTERSTORE destination key [key ...]
-func sinterstoreCmd(c *Call) {
-	if !c.arity(3) {
-		return
-	}
-	setInter(c, c.Args[2:], c.Args[1], false, 0)
-}
-
 // SINTERCARD numkeys key [key ...] [LIMIT limit]
 func sintercardCmd(c *Call) {
 	if !c.arity(3) {
@@ -859,7 +861,7 @@ func sintercardCmd(c *Call) {
 			return
 		}
 	}
-	setInter(c, c.Args[2:2+int(numkeys)], nil, true, limit)
+	setInterGeneric(c, c.Args[2:2+int(numkeys)], nil, true, limit)
 }
 
 // setUnionDiff runs SUNION, SDIFF and their STORE forms as Redis 7.0's
@@ -935,38 +937,6 @@ func setUnionDiff(c *Call, keys [][]byte, dst []byte, diff bool) {
 	}
 	c.Array(res.length())
 	c.Out = res.appendAll(c.Out)
-}
-
-// SUNION key [key ...]
-func sunionCmd(c *Call) {
-	if !c.arity(2) {
-		return
-	}
-	setUnionDiff(c, c.Args[1:], nil, false)
-}
-
-// SUNIONSTORE destination key [key ...]
-func sunionstoreCmd(c *Call) {
-	if !c.arity(3) {
-		return
-	}
-	setUnionDiff(c, c.Args[2:], c.Args[1], false)
-}
-
-// SDIFF key [key ...]
-func sdiffCmd(c *Call) {
-	if !c.arity(2) {
-		return
-	}
-	setUnionDiff(c, c.Args[1:], nil, true)
-}
-
-// SDIFFSTORE destination key [key ...]
-func sdiffstoreCmd(c *Call) {
-	if !c.arity(3) {
-		return
-	}
-	setUnionDiff(c, c.Args[2:], c.Args[1], true)
 }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]

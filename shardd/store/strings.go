@@ -30,8 +30,8 @@ func registerStrings(m map[string]Cmd) {
 	register(m, "msetnx", strMSetNX)
 	register(m, "incr", func(c *Call) { strIncrDecrCmd(c, 1) })
 	register(m, "decr", func(c *Call) { strIncrDecrCmd(c, -1) })
-	register(m, "incrby", strIncrBy)
-	register(m, "decrby", strDecrBy)
+	register(m, "incrby", func(c *Call) { strIncrByCmd(c, false) })
+	register(m, "decrby", func(c *Call) { strIncrByCmd(c, true) })
 	register(m, "incrbyfloat", strIncrByFloat)
 	register(m, "append", strAppend)
 	register(m, "strlen", strStrlen)
@@ -515,30 +515,23 @@ func strIncrDecrCmd(c *Call, incr int64) {
 	strIncrDecr(c, c.Args[1], incr)
 }
 
-func strIncrBy(c *Call) {
+// strIncrByCmd is INCRBY, and DECRBY (decr) which negates the argument.
+func strIncrByCmd(c *Call, decr bool) {
 	if !c.arity(3) {
 		return
 	}
 	incr, ok := c.IntArg(2)
 	if !ok {
 		return
+	}
+	if decr {
+		if incr == math.MinInt64 {
+			c.Err("ERR decrement would overflow")
+			return
+		}
+		incr = -incr
 	}
 	strIncrDecr(c, c.Args[1], incr)
-}
-
-func strDecrBy(c *Call) {
-	if !c.arity(3) {
-		return
-	}
-	incr, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	if incr == math.MinInt64 {
-		c.Err("ERR decrement would overflow")
-		return
-	}
-	strIncrDecr(c, c.Args[1], -incr)
 }
 
 // strIncrByFloat is INCRBYFLOAT, computed in x87 long double precision as
