@@ -209,6 +209,30 @@ func (c *Call) getString(key []byte) (val []byte, found, ok bool) {
 // replied).
 func getObject[T object](c *Call, key []byte) (obj T, found, ok bool) {
 	e, found := c.S.lookupRead(c.Now, key)
+	return objectOf[T](c, e, found)
+}
+
+// lookupForWrite is getObject for a command that may change the object in
+// place: hits and misses are not counted (Redis counts only reads). The
+// caller must call c.S.mutated(key) before it changes the object (so a
+// command that changes nothing costs a snapshot in progress no copy).
+func lookupForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
+	e, found := c.S.lookup(c.Now, key)
+	return objectOf[T](c, e, found)
+}
+
+// getObjectForWrite is lookupForWrite for a command about to change the
+// object in place: it calls c.S.mutated(key) at once.
+func getObjectForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
+	obj, found, ok = lookupForWrite[T](c, key)
+	if found && ok {
+		c.S.mutated(key)
+	}
+	return obj, found, ok
+}
+
+// objectOf is e's value as T when found, replying WRONGTYPE for another type.
+func objectOf[T object](c *Call, e entry, found bool) (obj T, _, ok bool) {
 	if !found {
 		return obj, false, true
 	}
@@ -217,23 +241,6 @@ func getObject[T object](c *Call, key []byte) (obj T, found, ok bool) {
 		c.WrongType()
 	}
 	return obj, true, ok
-}
-
-// getObjectForWrite is getObject for a command about to change the object in
-// place: it keeps a snapshot in progress consistent. Hits/misses are not
-// counted (Redis counts only reads).
-func getObjectForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
-	e, found := c.S.lookup(c.Now, key)
-	if !found {
-		return obj, false, true
-	}
-	obj, ok = e.val.(T)
-	if !ok {
-		c.WrongType()
-		return obj, true, false
-	}
-	c.S.mutated(key)
-	return obj, true, true
 }
 
 // createObject stores a new, empty collection under key (which must not

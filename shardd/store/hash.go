@@ -157,16 +157,10 @@ func (h *hashValue) appendSnapshot(dst []byte) []byte {
 	dst = append(dst, enc)
 	dst = binary.AppendUvarint(dst, uint64(len(h.pairs)))
 	for _, p := range h.pairs {
-		dst = hashAppendString(dst, p.f)
-		dst = hashAppendString(dst, p.v)
+		dst = appendBytes(dst, p.f)
+		dst = appendBytes(dst, p.v)
 	}
 	return dst
-}
-
-// hashAppendString is appendBytes for a string.
-func hashAppendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
 }
 
 func decodeHash(r *snapReader) object {

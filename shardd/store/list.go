@@ -381,22 +381,6 @@ func listPopWord(front bool) []byte {
 	return listRPOP
 }
 
-// listForWrite looks key up for a write (no hit/miss counting). found is
-// false when it does not exist; ok is false when it holds another type
-// (WRONGTYPE was replied). It does not prepare the value for an in-place
-// change: call c.S.mutated(key) before changing it.
-func listForWrite(c *Call, key []byte) (l *listValue, found, ok bool) {
-	e, found := c.S.lookup(c.Now, key)
-	if !found {
-		return nil, false, true
-	}
-	l, ok = e.val.(*listValue)
-	if !ok {
-		c.WrongType()
-	}
-	return l, true, ok
-}
-
 // ---- commands ----
 
 func registerLists(m map[string]Cmd) {
@@ -430,7 +414,7 @@ func listPushCmd(c *Call, front, xx bool) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -469,7 +453,7 @@ func listPopCmd(c *Call, front bool) {
 		count = v
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -571,7 +555,7 @@ func ltrimCmd(c *Call) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -639,7 +623,7 @@ func lsetCmd(c *Call) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -678,7 +662,7 @@ func linsertCmd(c *Call) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -713,7 +697,7 @@ func lremCmd(c *Call) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -863,14 +847,14 @@ const (
 // looking at the destination; then the source's type, then the
 // destination's. It records no effect: the caller does.
 func listMove(c *Call, src, dst []byte, srcFront, dstFront bool) listMoveResult {
-	sl, found, ok := listForWrite(c, src)
+	sl, found, ok := lookupForWrite[*listValue](c, src)
 	if !ok {
 		return listMoveError
 	}
 	if !found {
 		return listNoSource
 	}
-	dl, dfound, ok := listForWrite(c, dst)
+	dl, dfound, ok := lookupForWrite[*listValue](c, dst)
 	if !ok {
 		return listMoveError
 	}
@@ -940,7 +924,7 @@ func listBPopCmd(c *Call, front bool) {
 		return
 	}
 	for _, key := range c.Args[1 : len(c.Args)-1] {
-		l, found, ok := listForWrite(c, key)
+		l, found, ok := lookupForWrite[*listValue](c, key)
 		if !ok {
 			return
 		}
@@ -1044,7 +1028,7 @@ func listMPopCmd(c *Call, numkeysIdx int, block bool) {
 		return
 	}
 	for _, key := range c.Args[numkeysIdx+1 : whereIdx] {
-		l, found, ok := listForWrite(c, key)
+		l, found, ok := lookupForWrite[*listValue](c, key)
 		if !ok {
 			return
 		}

@@ -322,7 +322,7 @@ func (v *setValue) appendSnapshot(dst []byte) []byte {
 	dst = append(dst, 1)
 	dst = binary.AppendUvarint(dst, uint64(len(v.members)))
 	for _, s := range v.members {
-		dst = hashAppendString(dst, s)
+		dst = appendBytes(dst, s)
 	}
 	return dst
 }

@@ -155,18 +155,11 @@ const (
 // appendRecord serializes one key: type byte, key, expiry, value.
 func appendRecord(dst []byte, key string, e entry) []byte {
 	var typ byte
-	switch v := e.val.(type) {
+	switch e.val.(type) {
 	case []byte:
 		typ = recString
-		dst = append(dst, typ)
-		dst = appendBytes(dst, []byte(key))
-		dst = binary.AppendVarint(dst, e.exp)
-		return appendBytes(dst, v)
 	case rawString:
-		dst = append(dst, recRaw)
-		dst = appendBytes(dst, []byte(key))
-		dst = binary.AppendVarint(dst, e.exp)
-		return appendBytes(dst, v)
+		typ = recRaw
 	case *hashValue:
 		typ = recHash
 	case *listValue:
@@ -179,13 +172,20 @@ func appendRecord(dst []byte, key string, e entry) []byte {
 		panic(fmt.Sprintf("store: snapshot of unknown value type %T", e.val))
 	}
 	dst = append(dst, typ)
-	dst = appendBytes(dst, []byte(key))
+	dst = appendBytes(dst, key)
 	dst = binary.AppendVarint(dst, e.exp)
+	switch v := e.val.(type) {
+	case []byte:
+		return appendBytes(dst, v)
+	case rawString:
+		return appendBytes(dst, v)
+	}
 	return e.val.(object).appendSnapshot(dst)
 }
 
-// appendBytes appends a uvarint length and b.
-func appendBytes(dst, b []byte) []byte {
+// appendBytes appends a uvarint length and b: a string in the snapshot
+// format (snapReader.bytes reads it).
+func appendBytes[T ~string | ~[]byte](dst []byte, b T) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
 }

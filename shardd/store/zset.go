@@ -121,8 +121,7 @@ func (z *zsetValue) appendSnapshot(dst []byte) []byte {
 	dst = append(dst, enc)
 	dst = binary.AppendUvarint(dst, uint64(z.tree.len()))
 	z.tree.ascend(0, func(it *zsetItem) bool {
-		dst = binary.AppendUvarint(dst, uint64(len(it.member)))
-		dst = append(dst, it.member...)
+		dst = appendBytes(dst, it.member)
 		dst = binary.AppendUvarint(dst, math.Float64bits(it.score))
 		return true
 	})
