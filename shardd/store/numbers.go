@@ -49,6 +49,53 @@ func hasPrefixFold(b []byte, word string) bool {
 	return len(b) >= len(word) && eqFold(b[:len(word)], word)
 }
 
+// scanMantissa scans digits with an optional point (hex digits when hex)
+// at the start of b: n is the bytes it spans, digits how many digits there
+// are (none means no number), nonzero whether one of them is not '0'.
+func scanMantissa(b []byte, hex bool) (n, digits int, nonzero bool) {
+	seenDot := false
+	for ; n < len(b); n++ {
+		d := b[n]
+		if d == '.' && !seenDot {
+			seenDot = true
+			continue
+		}
+		if !isDigit(d) && !(hex && isHexDigit(d)) {
+			break
+		}
+		digits++
+		nonzero = nonzero || d != '0'
+	}
+	if digits == 0 {
+		return 0, 0, false
+	}
+	return n, digits, nonzero
+}
+
+// scanExponent scans an exponent's [sign] digits at the start of b (after
+// its 'e' or 'p'): n is the bytes spanned, 0 when no digit follows (strtod
+// then stops before the exponent letter). The value saturates at ±2^40,
+// far beyond any exponent that does not overflow or underflow.
+func scanExponent(b []byte) (n int, exp int64) {
+	neg := false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		n = 1
+	}
+	if n == len(b) || !isDigit(b[n]) {
+		return 0, 0
+	}
+	for ; n < len(b) && isDigit(b[n]); n++ {
+		if exp < 1<<40 {
+			exp = exp*10 + int64(b[n]-'0')
+		}
+	}
+	if neg {
+		exp = -exp
+	}
+	return n, exp
+}
+
 // ---- integers ----
 
 // ParseInt parses a strict base-10 int64 as Redis's string2ll does (no
@@ -151,34 +198,14 @@ func strtod(b []byte) strtodResult {
 		// "0x" without hex digits: strtod reads the "0" only.
 		return strtodResult{v: math.Copysign(0, sign(neg)), n: i + 1}
 	}
-	j := i
-	digits, nonzero := 0, false
-	for j < len(b) && isDigit(b[j]) {
-		nonzero = nonzero || b[j] != '0'
-		digits++
-		j++
-	}
-	if j < len(b) && b[j] == '.' {
-		j++
-		for j < len(b) && isDigit(b[j]) {
-			nonzero = nonzero || b[j] != '0'
-			digits++
-			j++
-		}
-	}
+	n, digits, nonzero := scanMantissa(b[i:], false)
 	if digits == 0 {
 		return strtodResult{}
 	}
-	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		k := j + 1
-		if k < len(b) && (b[k] == '+' || b[k] == '-') {
-			k++
-		}
-		if k < len(b) && isDigit(b[k]) {
-			for k < len(b) && isDigit(b[k]) {
-				k++
-			}
-			j = k
+	j := i + n
+	if j < len(b) && b[j]|0x20 == 'e' {
+		if k, _ := scanExponent(b[j+1:]); k > 0 {
+			j += 1 + k
 		}
 	}
 	v, err := strconv.ParseFloat(string(b[start:j]), 64)
@@ -194,43 +221,16 @@ func strtod(b []byte) strtodResult {
 // strtodHex parses the part of a hex float after "0x": hex digits with an
 // optional point, then an optional binary exponent.
 func strtodHex(b []byte, neg bool) (strtodResult, bool) {
-	j, digits, nonzero := 0, 0, false
-	for j < len(b) && isHexDigit(b[j]) {
-		nonzero = nonzero || b[j] != '0'
-		digits++
-		j++
-	}
-	if j < len(b) && b[j] == '.' {
-		j++
-		for j < len(b) && isHexDigit(b[j]) {
-			nonzero = nonzero || b[j] != '0'
-			digits++
-			j++
-		}
-	}
+	j, digits, nonzero := scanMantissa(b, true)
 	if digits == 0 {
 		return strtodResult{}, false
 	}
 	mant := b[:j]
-	exp := 0
-	if j < len(b) && (b[j] == 'p' || b[j] == 'P') {
-		k := j + 1
-		eneg := false
-		if k < len(b) && (b[k] == '+' || b[k] == '-') {
-			eneg = b[k] == '-'
-			k++
-		}
-		if k < len(b) && isDigit(b[k]) {
-			for k < len(b) && isDigit(b[k]) {
-				if exp < 1<<20 {
-					exp = exp*10 + int(b[k]-'0')
-				}
-				k++
-			}
-			if eneg {
-				exp = -exp
-			}
-			j = k
+	var exp int64
+	if j < len(b) && b[j]|0x20 == 'p' {
+		if k, e := scanExponent(b[j+1:]); k > 0 {
+			exp = e
+			j += 1 + k
 		}
 	}
 	// strconv wants the binary exponent: rebuild the literal with one.
@@ -245,7 +245,7 @@ func strtodHex(b []byte, neg bool) (strtodResult, bool) {
 	}
 	sb.Write(mant)
 	sb.WriteByte('p')
-	sb.WriteString(strconv.Itoa(exp))
+	sb.WriteString(strconv.FormatInt(exp, 10))
 	v, err := strconv.ParseFloat(sb.String(), 64)
 	r := strtodResult{v: v, n: j}
 	if err != nil && math.IsInf(v, 0) {
@@ -324,51 +324,34 @@ func parseLongDouble(b []byte) (longDouble, bool) {
 	// Mantissa: digits [. digits] with at least one digit. digits keeps the
 	// significant ones (leading zeros dropped); frac counts those after the
 	// point, so the mantissa's value is int(digits) · base^-frac.
+	i, ndigits, _ := scanMantissa(s, hex)
+	if ndigits == 0 {
+		return longDouble{}, false // "0x" alone: strtold reads "0" and stops at 'x'
+	}
 	var stack [40]byte
 	digits := stack[:0]
-	ndigits, frac := 0, int64(0)
+	frac := int64(0)
 	seenDot := false
-	i := 0
-	for ; i < len(s); i++ {
-		d := s[i]
-		if d == '.' && !seenDot {
+	for _, d := range s[:i] {
+		switch {
+		case d == '.':
 			seenDot = true
 			continue
-		}
-		if !isDigit(d) && !(hex && isHexDigit(d)) {
-			break
-		}
-		ndigits++
-		if seenDot {
+		case seenDot:
 			frac++
 		}
 		if len(digits) > 0 || d != '0' {
 			digits = append(digits, d)
 		}
 	}
-	if ndigits == 0 {
-		return longDouble{}, false // "0x" alone: strtold reads "0" and stops at 'x'
-	}
 	var exp int64
 	if i < len(s) && s[i]|0x20 == expChar {
-		j := i + 1
-		eneg := false
-		if j < len(s) && (s[j] == '+' || s[j] == '-') {
-			eneg = s[j] == '-'
-			j++
-		}
-		if j == len(s) || !isDigit(s[j]) {
+		k, e := scanExponent(s[i+1:])
+		if k == 0 {
 			return longDouble{}, false // strtold stops before the exponent
 		}
-		for ; j < len(s) && isDigit(s[j]); j++ {
-			if exp < 1<<40 {
-				exp = exp*10 + int64(s[j]-'0')
-			}
-		}
-		if eneg {
-			exp = -exp
-		}
-		i = j
+		exp = e
+		i += 1 + k
 	}
 	if i != len(s) {
 		return longDouble{}, false
