@@ -56,20 +56,20 @@ func TestScanStepEndsAtCount(t *testing.T) {
 	s := New(DefaultConfig())
 	long := strings.Repeat("v", 70) // beyond the listpack limits
 	for i := 0; i < 20; i++ {
-		snapExec(s, 1, "HSET", "h", "f"+strconv.Itoa(i), long)
-		snapExec(s, 1, "SADD", "s", "m"+strconv.Itoa(i))
-		snapExec(s, 1, "ZADD", "z", strconv.Itoa(i), long+strconv.Itoa(i))
-		snapExec(s, 1, "SET", "k"+strconv.Itoa(i), "v")
+		storeExec(s, 1, "HSET", "h", "f"+strconv.Itoa(i), long)
+		storeExec(s, 1, "SADD", "s", "m"+strconv.Itoa(i))
+		storeExec(s, 1, "ZADD", "z", strconv.Itoa(i), long+strconv.Itoa(i))
+		storeExec(s, 1, "SET", "k"+strconv.Itoa(i), "v")
 	}
-	snapExec(s, 1, "DEL", "h", "s", "z") // the keyspace: 20 string keys
+	storeExec(s, 1, "DEL", "h", "s", "z") // the keyspace: 20 string keys
 	for i := 0; i < 20; i++ {
-		snapExec(s, 1, "HSET", "h", "f"+strconv.Itoa(i), long)
-		snapExec(s, 1, "SADD", "s", "m"+strconv.Itoa(i))
-		snapExec(s, 1, "ZADD", "z", strconv.Itoa(i), long+strconv.Itoa(i))
+		storeExec(s, 1, "HSET", "h", "f"+strconv.Itoa(i), long)
+		storeExec(s, 1, "SADD", "s", "m"+strconv.Itoa(i))
+		storeExec(s, 1, "ZADD", "z", strconv.Itoa(i), long+strconv.Itoa(i))
 	}
 	scan := func(args ...string) (string, []string) {
 		t.Helper()
-		reply := []byte(snapExec(s, 1, args...))
+		reply := []byte(storeExec(s, 1, args...))
 		elems, ok := splitFrames(reply)
 		if !ok || len(elems) != 2 {
 			t.Fatalf("%q: reply %q", args, reply)
@@ -122,10 +122,10 @@ func TestScanStepPeekedElement(t *testing.T) {
 		hargs = append(hargs, "f"+strconv.Itoa(i), long)
 		zargs = append(zargs, strconv.Itoa(i), "m"+strconv.Itoa(i)+long)
 	}
-	snapExec(s, 1, append([]string{"HSET", "h"}, hargs...)...)
-	snapExec(s, 1, append([]string{"ZADD", "z"}, zargs...)...)
+	storeExec(s, 1, append([]string{"HSET", "h"}, hargs...)...)
+	storeExec(s, 1, append([]string{"ZADD", "z"}, zargs...)...)
 	firstHalf := func(cmd, key string) (string, map[string]bool) {
-		reply := []byte(snapExec(s, 1, cmd, key, "0", "COUNT", "5"))
+		reply := []byte(storeExec(s, 1, cmd, key, "0", "COUNT", "5"))
 		elems, _ := splitFrames(reply)
 		inner, _ := splitFrames(elems[1])
 		seen := map[string]bool{}
@@ -138,20 +138,20 @@ func TestScanStepPeekedElement(t *testing.T) {
 	cur, seen := firstHalf("HSCAN", "h")
 	for i := 0; i < 10; i++ {
 		if f := "f" + strconv.Itoa(i); !seen[f] {
-			snapExec(s, 1, "HDEL", "h", f)
+			storeExec(s, 1, "HDEL", "h", f)
 		}
 	}
-	if got := snapExec(s, 1, "HSCAN", "h", cur, "COUNT", "5"); got != "*2\r\n$1\r\n0\r\n*0\r\n" {
+	if got := storeExec(s, 1, "HSCAN", "h", cur, "COUNT", "5"); got != "*2\r\n$1\r\n0\r\n*0\r\n" {
 		t.Errorf("HSCAN after the rest was deleted: %q", got)
 	}
 	// ZSCAN: change the scores of the members not returned yet.
 	cur, seen = firstHalf("ZSCAN", "z")
 	for i := 0; i < 10; i++ {
 		if m := "m" + strconv.Itoa(i) + long; !seen[m] {
-			snapExec(s, 1, "ZADD", "z", "42.5", m)
+			storeExec(s, 1, "ZADD", "z", "42.5", m)
 		}
 	}
-	reply := []byte(snapExec(s, 1, "ZSCAN", "z", cur, "COUNT", "5"))
+	reply := []byte(storeExec(s, 1, "ZSCAN", "z", cur, "COUNT", "5"))
 	elems, _ := splitFrames(reply)
 	inner, _ := splitFrames(elems[1])
 	if bulkText(elems[0]) != "0" || len(inner) != 10 {

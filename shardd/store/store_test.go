@@ -40,10 +40,11 @@ func TestStoreResultExpiredDestination(t *testing.T) {
 		{"ZRANGESTORE dst nokey 0 -1", "DEL dst"},
 	} {
 		s := New(DefaultConfig())
-		snapExec(s, now, "SADD", "s", "a", "b")
-		snapExec(s, now, "ZADD", "z", "1", "a")
+		storeExec(s, now, "SADD", "s", "a", "b")
+		storeExec(s, now, "ZADD", "z", "1", "a")
 		s.setKey([]byte("dst"), []byte("old"), now-1) // expired, not yet deleted
-		s.Exec(now, benchArgs(strings.Fields(tc.cmd)...), nil)
+		s.TakeEffects()
+		s.Exec(now, byteArgs(strings.Fields(tc.cmd)...), nil)
 		eff, _ := s.TakeEffects()
 		if got := effectsString(t, eff); got != tc.want {
 			t.Errorf("%s: effects %q, want %q", tc.cmd, got, tc.want)
