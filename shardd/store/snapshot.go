@@ -155,18 +155,11 @@ const (
 // appendRecord serializes one key: type byte, key, expiry, value.
 func appendRecord(dst []byte, key string, e entry) []byte {
 	var typ byte
-	switch v := e.val.(type) {
+	switch e.val.(type) {
 	case []byte:
 		typ = recString
-		dst = append(dst, typ)
-		dst = appendBytes(dst, []byte(key))
-		dst = binary.AppendVarint(dst, e.exp)
-		return appendBytes(dst, v)
 	case rawString:
-		dst = append(dst, recRaw)
-		dst = appendBytes(dst, []byte(key))
-		dst = binary.AppendVarint(dst, e.exp)
-		return appendBytes(dst, v)
+		typ = recRaw
 	case *hashValue:
 		typ = recHash
 	case *listValue:
@@ -179,13 +172,20 @@ func appendRecord(dst []byte, key string, e entry) []byte {
 		panic(fmt.Sprintf("store: snapshot of unknown value type %T", e.val))
 	}
 	dst = append(dst, typ)
-	dst = appendBytes(dst, []byte(key))
+	dst = appendBytes(dst, key)
 	dst = binary.AppendVarint(dst, e.exp)
+	switch v := e.val.(type) {
+	case []byte:
+		return appendBytes(dst, v)
+	case rawString:
+		return appendBytes(dst, v)
+	}
 	return e.val.(object).appendSnapshot(dst)
 }
 
-// appendBytes appends a uvarint length and b.
-func appendBytes(dst, b []byte) []byte {
+// appendBytes appends a uvarint length and b: a string in the snapshot
+// format (snapReader.bytes reads it).
+func appendBytes[T ~string | ~[]byte](dst []byte, b T) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
 }
@@ -239,6 +239,12 @@ func (r *snapReader) varint() int64 {
 // maxSnapString bounds one string in a snapshot (proto-max-bulk-len).
 const maxSnapString = 512 << 20
 
+// snapChunk is the most bytes reads ahead of the data actually read: a
+// string's buffer starts at this size and doubles as its bytes arrive, so
+// a corrupt length cannot make LoadSnapshot allocate much more than twice
+// the input it really has.
+const snapChunk = 64 << 10
+
 func (r *snapReader) bytes() []byte {
 	n := r.uvarint()
 	if r.err != nil {
@@ -248,10 +254,20 @@ func (r *snapReader) bytes() []byte {
 		r.fail(fmt.Errorf("string of %d bytes", n))
 		return nil
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.r, b); err != nil {
-		r.fail(err)
-		return nil
+	b := make([]byte, 0, min(n, snapChunk))
+	for uint64(len(b)) < n {
+		if len(b) == cap(b) {
+			// The last buffer is exactly n bytes: no slack is kept.
+			nb := make([]byte, len(b), min(n, 2*uint64(cap(b))))
+			copy(nb, b)
+			b = nb
+		}
+		k, err := io.ReadFull(r.r, b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		if err != nil {
+			r.fail(err)
+			return nil
+		}
 	}
 	return b
 }

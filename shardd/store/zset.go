@@ -35,8 +35,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"strings"
-	"unsafe"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 const (
@@ -121,8 +121,7 @@ func (z *zsetValue) appendSnapshot(dst []byte) []byte {
 	dst = append(dst, enc)
 	dst = binary.AppendUvarint(dst, uint64(z.tree.len()))
 	z.tree.ascend(0, func(it *zsetItem) bool {
-		dst = binary.AppendUvarint(dst, uint64(len(it.member)))
-		dst = append(dst, it.member...)
+		dst = appendBytes(dst, it.member)
 		dst = binary.AppendUvarint(dst, math.Float64bits(it.score))
 		return true
 	})
@@ -182,14 +181,6 @@ func decodeZSet(r *snapReader) object {
 	return z
 }
 
-// zsetView returns b as a string without copying, for lookups that do not
-// keep it (tree searches). The result must never be stored.
-func zsetView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// zsetBytesView returns s as a byte slice without copying, for read-only
-// use (pattern matching, set membership tests). It must never be modified.
-func zsetBytesView(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
 // get returns member's score.
 func (z *zsetValue) get(member []byte) (float64, bool) {
 	if z.dict != nil {
@@ -240,7 +231,7 @@ func zsetListpackScore(f float64) float64 {
 
 // update moves an existing member from score cur to score.
 func (z *zsetValue) update(member []byte, cur, score float64) {
-	it, _ := z.tree.remove(&zsetItem{score: cur, member: zsetView(member)})
+	it, _ := z.tree.remove(&zsetItem{score: cur, member: stringView(member)})
 	if z.dict == nil {
 		score = zsetListpackScore(score)
 	}
@@ -257,7 +248,7 @@ func (z *zsetValue) del(member []byte) bool {
 	if !ok {
 		return false
 	}
-	it, _ := z.tree.remove(&zsetItem{score: cur, member: zsetView(member)})
+	it, _ := z.tree.remove(&zsetItem{score: cur, member: stringView(member)})
 	if z.dict != nil {
 		delete(z.dict, it.member)
 	}
@@ -295,7 +286,7 @@ func (z *zsetValue) rank(member []byte) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return z.tree.rank(&zsetItem{score: score, member: zsetView(member)}), true
+	return z.tree.rank(&zsetItem{score: score, member: stringView(member)}), true
 }
 
 // ZADD flags (zsetAdd's in_flags and out_flags).
@@ -357,8 +348,8 @@ func registerZSets(m map[string]Cmd) {
 	register(m, "zcard", zcardCommand)
 	register(m, "zrank", func(c *Call) { zrankGeneric(c, false) })
 	register(m, "zrevrank", func(c *Call) { zrankGeneric(c, true) })
-	register(m, "zcount", zcountCommand)
-	register(m, "zlexcount", zlexcountCommand)
+	register(m, "zcount", func(c *Call) { zcountGeneric(c, zrangeScore) })
+	register(m, "zlexcount", func(c *Call) { zcountGeneric(c, zrangeLex) })
 	register(m, "zrange", func(c *Call) { zrangeGeneric(c, 1, false, zrangeAuto, zrangeDirAuto) })
 	register(m, "zrangestore", func(c *Call) { zrangeGeneric(c, 2, true, zrangeAuto, zrangeDirAuto) })
 	register(m, "zrevrange", func(c *Call) { zrangeGeneric(c, 1, false, zrangeRank, zrangeDirReverse) })
@@ -383,24 +374,9 @@ func registerZSets(m map[string]Cmd) {
 	register(m, "zdiffstore", func(c *Call) { zsetOpStore(c, zsetOpDiff) })
 }
 
-// zsetArity replies the arity error when c has fewer than n arguments (the
-// server checks arity first; this only keeps handlers from indexing past
-// the arguments).
-func zsetArity(c *Call, n int) bool {
-	if len(c.Args) >= n {
-		return true
-	}
-	name := "?"
-	if len(c.Args) > 0 {
-		name = strings.ToLower(string(c.Args[0]))
-	}
-	c.Err(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
-	return false
-}
-
 // zsetReply appends one element (and its score).
 func (c *Call) zsetReply(it *zsetItem, withScores bool) {
-	c.Out = respBulkString(c.Out, it.member)
+	c.BulkString(it.member)
 	if withScores {
 		c.Out = zsetAppendScore(c.Out, it.score)
 	}
@@ -410,7 +386,7 @@ func (c *Call) zsetReply(it *zsetItem, withScores bool) {
 // (replies whose length is known only after they are written).
 func zsetInsertArrayHeader(out []byte, pos, n int) []byte {
 	var hb [24]byte
-	h := respArray(hb[:0], n)
+	h := proto.AppendArray(hb[:0], n)
 	out = append(out, h...)
 	copy(out[pos+len(h):], out[pos:len(out)-len(h)])
 	copy(out[pos:], h)
@@ -422,7 +398,7 @@ func zsetInsertArrayHeader(out []byte, pos, n int) []byte {
 // zaddGeneric is Redis's zaddGenericCommand; ZINCRBY is ZADD with INCR
 // (so "ZINCRBY key nx member" is a syntax error there too).
 func zaddGeneric(c *Call, flags int) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	args := c.Args
@@ -472,9 +448,8 @@ options:
 	var sbuf [8]float64
 	scores := sbuf[:0]
 	for j := 0; j < elements; j++ {
-		f, ok := zsetParseFloat(args[scoreIdx+2*j])
+		f, ok := c.FloatArg(scoreIdx + 2*j)
 		if !ok {
-			c.Err(ErrNotFloat)
 			return
 		}
 		scores = append(scores, f)
@@ -544,7 +519,7 @@ options:
 // ---- single-key reads and ZREM ----
 
 func zremCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -574,7 +549,7 @@ func zremCommand(c *Call) {
 }
 
 func zscoreCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -594,7 +569,7 @@ func zscoreCommand(c *Call) {
 }
 
 func zmscoreCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -616,7 +591,7 @@ func zmscoreCommand(c *Call) {
 }
 
 func zcardCommand(c *Call) {
-	if !zsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -631,7 +606,7 @@ func zcardCommand(c *Call) {
 }
 
 func zrankGeneric(c *Call, reverse bool) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
