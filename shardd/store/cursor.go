@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"math"
 	"strconv"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // cursorState is what a SCAN-family command keeps between calls.
@@ -167,7 +169,7 @@ func parseScanOptions(c *Call, i int, withType bool) (o scanOptions, ok bool) {
 
 // match reports whether s passes the MATCH pattern.
 func (o *scanOptions) match(s string) bool {
-	return !o.usePat || Match(o.pat, bytesView(s), false)
+	return !o.usePat || proto.GlobMatch(o.pat, bytesView(s), false)
 }
 
 // scanKeyArgs reads the arguments of HSCAN, SSCAN and ZSCAN (key cursor

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/shoal-kv/shoal/internal/testutil"
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // diffEnv is one redis-server plus a master and a replica store.
@@ -331,7 +332,7 @@ func TestMatch(t *testing.T) {
 		{"", "", true}, {"a", "", false}, {"**", "", false}, {"*", "", false}, {"[abc", "a", true},
 	}
 	for _, c := range cases {
-		if got := Match([]byte(c.p), []byte(c.s), false); got != c.want {
+		if got := proto.GlobMatch([]byte(c.p), []byte(c.s), false); got != c.want {
 			t.Errorf("Match(%q, %q) = %v, want %v", c.p, c.s, got, c.want)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"math"
 	"strconv"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 func registerKeys(m map[string]Cmd) {
@@ -247,7 +249,7 @@ func keyKeys(c *Call) {
 	all := keyMatchAll(pat)
 	var out []string
 	for k, e := range c.S.keys {
-		if !all && !Match(pat, []byte(k), false) {
+		if !all && !proto.GlobMatch(pat, []byte(k), false) {
 			continue
 		}
 		if e.expired(c.Now) && !c.S.replay {
