@@ -156,7 +156,6 @@ func do(c *testutil.RawClient, args ...string) string { return string(c.Do(args.
 // bulk is the RESP bulk string of s.
 func bulk(s string) string { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
 
-
 // allSpecs lists every command spec, subcommands included.
 func allSpecs() []*proto.CommandSpec {
 	var out []*proto.CommandSpec
