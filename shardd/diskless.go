@@ -529,3 +529,20 @@ func (ld *cacheLoader) load(r io.Reader) error {
 		}
 	}
 }
+
+// evictedKeys counts keys dropped by cached mode (INFO evicted_keys).
+func (s *Server) evictedKeys() int64 {
+	if kc := s.repl.cache; kc != nil {
+		return kc.evicted.Load() + kc.rejected.Load() + kc.dropped.Load()
+	}
+	return 0
+}
+
+// maxmemoryPolicy is what INFO reports: ristretto's TinyLFU admission with
+// sampled LFU eviction is closest to Redis's allkeys-lfu.
+func (s *Server) maxmemoryPolicy() string {
+	if s.repl.cache != nil {
+		return "allkeys-lfu"
+	}
+	return "noeviction"
+}

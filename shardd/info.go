@@ -93,7 +93,7 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		kv("used_memory_peak", ms.HeapSys)
 		kv("maxmemory", s.cfg.MaxMemory)
 		kv("maxmemory_human", humanBytes(uint64(s.cfg.MaxMemory)))
-		kv("maxmemory_policy", "noeviction")
+		kv("maxmemory_policy", s.maxmemoryPolicy())
 		kv("mem_allocator", "go")
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
@@ -124,7 +124,7 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		kv("total_net_output_bytes", s.stats.netOutput.Load())
 		kv("rejected_connections", s.stats.rejectedConnections.Load())
 		kv("expired_keys", st.ExpiredKeys)
-		kv("evicted_keys", 0)
+		kv("evicted_keys", s.evictedKeys())
 		kv("keyspace_hits", st.Hits)
 		kv("keyspace_misses", st.Misses)
 		s.pubsub.mu.Lock()

@@ -379,9 +379,6 @@ func (a replApplier) Truncate(index uint64) error {
 	}
 	first := s.wal.FirstIndex()
 	if snapIndex > index || (index > snapIndex && first > snapIndex+1) {
-		if snap != nil {
-			snap.Close()
-		}
 		s.log.Warn("cannot rebuild the state before the divergent records: starting over", "keep_up_to", index, "snapshot_index", snapIndex, "log_first", first)
 		return s.resetState()
 	}
@@ -442,7 +439,7 @@ func (s *Server) resetState() error {
 	s.swapStoreLocked(newReplicaStore())
 	s.repl.applied = 0
 	if kc := s.repl.cache; kc != nil {
-		kc.reset(false) // keys the master has are unknown until resynced
+		kc.reset(true) // empty at index 0, as a new replica
 	}
 	s.mu.Unlock()
 	if s.wal != nil {
