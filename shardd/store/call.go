@@ -109,6 +109,33 @@ func (c *Call) IntArg(i int) (int64, bool) {
 	return v, ok
 }
 
+// optionFlag is an option word (lower case) and the flag bit it sets.
+type optionFlag struct {
+	word string
+	flag int
+}
+
+// matchOption returns the flag of option word b among opts (compared
+// ignoring case), or 0.
+func matchOption(b []byte, opts []optionFlag) int {
+	for _, o := range opts {
+		if eqFold(b, o.word) {
+			return o.flag
+		}
+	}
+	return 0
+}
+
+// IntArgPair parses arguments i and j as integers (start and end, offset
+// and count), replying ErrNotInt for the first that is not one.
+func (c *Call) IntArgPair(i, j int) (a, b int64, ok bool) {
+	if a, ok = c.IntArg(i); !ok {
+		return 0, 0, false
+	}
+	b, ok = c.IntArg(j)
+	return a, b, ok
+}
+
 // FloatArg parses argument i as a double (see ParseFloat), replying
 // ErrNotFloat on failure.
 func (c *Call) FloatArg(i int) (float64, bool) {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -164,20 +163,8 @@ func (h *hashValue) appendSnapshot(dst []byte) []byte {
 }
 
 func decodeHash(r *snapReader) object {
-	enc := r.byte()
-	n := r.count()
-	if r.err != nil {
-		return nil
-	}
-	switch {
-	case enc > 1:
-		r.fail(fmt.Errorf("hash encoding %d", enc))
-	case n == 0:
-		r.fail(errors.New("empty hash"))
-	case enc == 0 && n > hashMaxListpackEntries:
-		r.fail(fmt.Errorf("listpack hash of %d fields", n))
-	}
-	if r.err != nil {
+	big, n, ok := r.encodedHeader("hash", "listpack hash", "fields", hashMaxListpackEntries)
+	if !ok {
 		return nil
 	}
 	h := &hashValue{pairs: make([]hashPair, 0, min(n, 1024))}
@@ -195,7 +182,7 @@ func decodeHash(r *snapReader) object {
 		seen[fs] = len(h.pairs)
 		h.pairs = append(h.pairs, hashPair{fs, string(v)})
 	}
-	if enc == 1 {
+	if big {
 		h.idx = seen
 		h.peak = n
 	}

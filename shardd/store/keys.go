@@ -105,6 +105,8 @@ const (
 	keyExpLT
 )
 
+var keyExpOptions = []optionFlag{{"nx", keyExpNX}, {"xx", keyExpXX}, {"gt", keyExpGT}, {"lt", keyExpLT}}
+
 // keyExpireGeneric is Redis's expireGenericCommand: basetime is added to
 // the argument (now for EXPIRE/PEXPIRE, 0 for the AT forms), seconds
 // multiplies it by 1000 first. The effect is PEXPIREAT with the absolute
@@ -117,19 +119,12 @@ func keyExpireGeneric(c *Call, basetime int64, seconds bool, cmd string) {
 	flags := 0
 	for _, a := range c.Args[3:] {
 		opt := cString(a)
-		switch {
-		case eqFold(opt, "nx"):
-			flags |= keyExpNX
-		case eqFold(opt, "xx"):
-			flags |= keyExpXX
-		case eqFold(opt, "gt"):
-			flags |= keyExpGT
-		case eqFold(opt, "lt"):
-			flags |= keyExpLT
-		default:
+		f := matchOption(opt, keyExpOptions)
+		if f == 0 {
 			c.Err("ERR Unsupported option " + string(opt))
 			return
 		}
+		flags |= f
 	}
 	if flags&keyExpNX != 0 && flags&(keyExpXX|keyExpGT|keyExpLT) != 0 {
 		c.Err("ERR NX and XX, GT or LT options at the same time are not compatible")

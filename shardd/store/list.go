@@ -514,11 +514,7 @@ func lrangeCmd(c *Call) {
 	if !c.arity(4) {
 		return
 	}
-	start, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.IntArg(3)
+	start, end, ok := c.IntArgPair(2, 3)
 	if !ok {
 		return
 	}
@@ -546,11 +542,7 @@ func ltrimCmd(c *Call) {
 	if !c.arity(4) {
 		return
 	}
-	start, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.IntArg(3)
+	start, end, ok := c.IntArgPair(2, 3)
 	if !ok {
 		return
 	}

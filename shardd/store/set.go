@@ -328,24 +328,12 @@ func (v *setValue) appendSnapshot(dst []byte) []byte {
 }
 
 func decodeSet(r *snapReader) object {
-	enc := r.byte()
-	n := r.count()
-	if r.err != nil {
-		return nil
-	}
-	switch {
-	case enc > 1:
-		r.fail(fmt.Errorf("set encoding %d", enc))
-	case n == 0:
-		r.fail(errors.New("empty set"))
-	case enc == 0 && n > setMaxIntsetEntries:
-		r.fail(fmt.Errorf("intset of %d members", n))
-	}
-	if r.err != nil {
+	big, n, ok := r.encodedHeader("set", "intset", "members", setMaxIntsetEntries)
+	if !ok {
 		return nil
 	}
 	v := &setValue{}
-	if enc == 0 {
+	if !big {
 		v.ints = make([]int64, 0, n)
 		for i := 0; i < n; i++ {
 			x := r.varint()

@@ -282,6 +282,27 @@ func (r *snapReader) count() int {
 	return int(n)
 }
 
+// encodedHeader reads the header of a hash, set or sorted set: its encoding
+// byte (0 for the small encoding, 1 for the big one) and its element count,
+// refusing another encoding, an empty collection (Redis never keeps one)
+// and a small encoding holding more than maxSmall elements. name and small
+// name the type and its small encoding in errors ("hash", "listpack hash").
+// ok is false after a failure.
+func (r *snapReader) encodedHeader(name, small, unit string, maxSmall int) (big bool, n int, ok bool) {
+	enc := r.byte()
+	n = r.count()
+	switch {
+	case r.err != nil:
+	case enc > 1:
+		r.fail(fmt.Errorf("%s encoding %d", name, enc))
+	case n == 0:
+		r.fail(fmt.Errorf("empty %s", name))
+	case enc == 0 && n > maxSmall:
+		r.fail(fmt.Errorf("%s of %d %s", small, n, unit))
+	}
+	return enc == 1, n, r.err == nil
+}
+
 // LoadSnapshot replaces the keyspace with the snapshot read from rd.
 func (s *Store) LoadSnapshot(rd io.Reader) error {
 	r := &snapReader{r: bufio.NewReaderSize(rd, 64<<10)}

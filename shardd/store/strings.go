@@ -635,11 +635,7 @@ func strGetRange(c *Call) {
 	if !c.arity(4) {
 		return
 	}
-	start, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.IntArg(3)
+	start, end, ok := c.IntArgPair(2, 3)
 	if !ok {
 		return
 	}

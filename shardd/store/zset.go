@@ -132,22 +132,8 @@ func (z *zsetValue) appendSnapshot(dst []byte) []byte {
 // can't hold (no elements, NaN scores, duplicate members, a listpack past
 // its limits or holding -0).
 func decodeZSet(r *snapReader) object {
-	enc := r.byte()
-	n := r.count()
-	if r.err != nil {
-		return nil
-	}
-	if enc > 1 {
-		r.fail(fmt.Errorf("zset encoding %d", enc))
-		return nil
-	}
-	if n == 0 {
-		r.fail(errors.New("empty zset"))
-		return nil
-	}
-	big := enc == 1
-	if !big && n > zsetMaxListpackEntries {
-		r.fail(fmt.Errorf("listpack zset of %d elements", n))
+	big, n, ok := r.encodedHeader("zset", "listpack zset", "elements", zsetMaxListpackEntries)
+	if !ok {
 		return nil
 	}
 	z := &zsetValue{}
@@ -289,14 +275,19 @@ func (z *zsetValue) rank(member []byte) (int, bool) {
 	return z.tree.rank(&zsetItem{score: score, member: stringView(member)}), true
 }
 
-// ZADD flags (zsetAdd's in_flags and out_flags).
+// ZADD flags (zsetAdd's in_flags, and CH) and out_flags.
 const (
 	zaddNX = 1 << iota
 	zaddXX
 	zaddGT
 	zaddLT
 	zaddIncr
+	zaddCH
 )
+
+var zaddOptions = []optionFlag{
+	{"nx", zaddNX}, {"xx", zaddXX}, {"ch", zaddCH}, {"incr", zaddIncr}, {"gt", zaddGT}, {"lt", zaddLT},
+}
 
 const (
 	zaddOutAdded = 1 << iota
@@ -403,28 +394,15 @@ func zaddGeneric(c *Call, flags int) {
 	}
 	args := c.Args
 	key := args[1]
-	ch := false
 	scoreIdx := 2
-options:
 	for ; scoreIdx < len(args); scoreIdx++ {
-		opt := args[scoreIdx]
-		switch {
-		case eqFold(opt, "nx"):
-			flags |= zaddNX
-		case eqFold(opt, "xx"):
-			flags |= zaddXX
-		case eqFold(opt, "ch"):
-			ch = true
-		case eqFold(opt, "incr"):
-			flags |= zaddIncr
-		case eqFold(opt, "gt"):
-			flags |= zaddGT
-		case eqFold(opt, "lt"):
-			flags |= zaddLT
-		default:
-			break options
+		f := matchOption(args[scoreIdx], zaddOptions)
+		if f == 0 {
+			break
 		}
+		flags |= f
 	}
+	ch := flags&zaddCH != 0
 	incr, nx, xx := flags&zaddIncr != 0, flags&zaddNX != 0, flags&zaddXX != 0
 	gt, lt := flags&zaddGT != 0, flags&zaddLT != 0
 	elements := len(args) - scoreIdx

@@ -201,10 +201,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 			withScores = true
 		case eqFold(a, "limit") && left >= 2:
 			var ok bool
-			if offset, ok = c.IntArg(j + 1); !ok {
-				return
-			}
-			if limit, ok = c.IntArg(j + 2); !ok {
+			if offset, limit, ok = c.IntArgPair(j+1, j+2); !ok {
 				return
 			}
 			j += 2
@@ -242,10 +239,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 	switch kind {
 	case zrangeRank:
 		var ok bool
-		if start, ok = c.IntArg(minIdx); !ok {
-			return
-		}
-		if end, ok = c.IntArg(maxIdx); !ok {
+		if start, end, ok = c.IntArgPair(minIdx, maxIdx); !ok {
 			return
 		}
 	default:
@@ -358,10 +352,7 @@ func zremrangeGeneric(c *Call, kind zrangeKind) {
 	switch kind {
 	case zrangeRank:
 		var ok bool
-		if start, ok = c.IntArg(2); !ok {
-			return
-		}
-		if end, ok = c.IntArg(3); !ok {
+		if start, end, ok = c.IntArgPair(2, 3); !ok {
 			return
 		}
 	default:
