@@ -1,7 +1,7 @@
 package shardd
 
 import (
-	"strconv"
+	"math"
 	"strings"
 	"time"
 
@@ -403,7 +403,7 @@ func blockKeys(name string, args [][]byte) (keys [][]byte, timeout []byte) {
 func (c *conn) block(cmd *command, args [][]byte) {
 	s := c.s
 	keys, tArg := blockKeys(cmd.name, args)
-	secs, _ := strconv.ParseFloat(string(tArg), 64)
+	ms, _ := store.ParseTimeout(tArg) // validated by the store; 0 = forever
 	// args alias the read buffer, which the close watcher may not touch
 	// but the next ReadCommand will reuse: keep a copy.
 	own := make([][]byte, len(args))
@@ -438,8 +438,10 @@ func (c *conn) block(cmd *command, args [][]byte) {
 	stop := c.watchClose()
 	defer stop()
 	var timeout <-chan time.Time
-	if secs > 0 {
-		t := time.NewTimer(time.Duration(secs * float64(time.Second)))
+	if ms > 0 {
+		// A huge timeout (9.2e15 s is 9.2e18 ms) would overflow a
+		// time.Duration: cap it at ~292 years, which is forever anyway.
+		t := time.NewTimer(time.Duration(min(ms, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond)
 		defer t.Stop()
 		timeout = t.C
 	}

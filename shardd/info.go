@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/shoal-kv/shoal/shardd/store"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // infoSections are INFO's sections in Redis's order; "default" and "all"
@@ -279,7 +281,7 @@ func cmdConfig(c *conn, args [][]byte) {
 		var names []string
 		for _, pat := range args[2:] {
 			for name := range configParams {
-				if !seen[name] && store.Match([]byte(strings.ToLower(string(pat))), []byte(name), true) {
+				if !seen[name] && proto.GlobMatch([]byte(strings.ToLower(string(pat))), []byte(name), true) {
 					seen[name] = true
 					names = append(names, name)
 				}

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/shoal-kv/shoal/proto"
-	"github.com/shoal-kv/shoal/shardd/store"
 )
 
 // pubsubOutputLimit is the hard limit on a subscriber's unsent messages
@@ -216,7 +215,7 @@ func (p *pubsub) publish(channel, msg []byte) int {
 		n++
 	}
 	for pat, subs := range p.patterns {
-		if !store.Match([]byte(pat), channel, false) {
+		if !proto.GlobMatch([]byte(pat), channel, false) {
 			continue
 		}
 		pframe := proto.AppendArray(nil, 4)
@@ -244,7 +243,7 @@ func cmdPubsub(c *conn, args [][]byte) {
 		p.mu.Lock()
 		var names []string
 		for ch := range p.channels {
-			if len(args) == 2 || store.Match(args[2], []byte(ch), false) {
+			if len(args) == 2 || proto.GlobMatch(args[2], []byte(ch), false) {
 				names = append(names, ch)
 			}
 		}

@@ -21,7 +21,7 @@ func main() {
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(sharddCommand(), healthCommand())
+	root.AddCommand(sharddCommand(), frontendCommand(), healthCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "shoal:", err)
 		os.Exit(1)

@@ -1,8 +1,9 @@
 package store
 
 import (
-	"math"
-	"strconv"
+	"bytes"
+	"strings"
+	"unsafe"
 
 	"github.com/shoal-kv/shoal/proto"
 )
@@ -37,20 +38,28 @@ const (
 
 // ---- replies ----
 
-func (c *Call) Bulk(b []byte)               { c.Out = proto.AppendBulk(c.Out, b) }
-func (c *Call) BulkString(s string)         { c.Out = proto.AppendBulkString(c.Out, s) }
-func (c *Call) Int(n int64)                 { c.Out = proto.AppendInt(c.Out, n) }
-func (c *Call) Status(s string)             { c.Out = proto.AppendStatus(c.Out, s) }
-func (c *Call) OK()                         { c.Out = proto.AppendOK(c.Out) }
-func (c *Call) Err(msg string)              { c.Out = proto.AppendError(c.Out, msg) }
-func (c *Call) Null()                       { c.Out = proto.AppendNullBulk(c.Out) }
-func (c *Call) NullArray()                  { c.Out = proto.AppendNullArray(c.Out) }
-func (c *Call) Array(n int)                 { c.Out = proto.AppendArray(c.Out, n) }
-func (c *Call) WrongType()                  { c.Err(ErrWrongType) }
-func (c *Call) SyntaxErr()                  { c.Err(ErrSyntax) }
-func (c *Call) BulkInt(n int64)             { c.Out = proto.AppendBulk(c.Out, strconv.AppendInt(nil, n, 10)) }
-func (c *Call) Float(f float64)             { c.Out = proto.AppendBulkFloat(c.Out, f) }
-func appendErr(out []byte, m string) []byte { return proto.AppendError(out, m) }
+func (c *Call) Bulk(b []byte)       { c.Out = proto.AppendBulk(c.Out, b) }
+func (c *Call) BulkString(s string) { c.Out = proto.AppendBulkString(c.Out, s) }
+func (c *Call) Int(n int64)         { c.Out = proto.AppendInt(c.Out, n) }
+func (c *Call) Status(s string)     { c.Out = proto.AppendStatus(c.Out, s) }
+func (c *Call) OK()                 { c.Out = proto.AppendOK(c.Out) }
+func (c *Call) Err(msg string)      { c.Out = proto.AppendError(c.Out, msg) }
+func (c *Call) Null()               { c.Out = proto.AppendNullBulk(c.Out) }
+func (c *Call) NullArray()          { c.Out = proto.AppendNullArray(c.Out) }
+func (c *Call) Array(n int)         { c.Out = proto.AppendArray(c.Out, n) }
+func (c *Call) WrongType()          { c.Err(ErrWrongType) }
+func (c *Call) SyntaxErr()          { c.Err(ErrSyntax) }
+func (c *Call) BulkInt(n int64)     { c.Out = proto.AppendBulkInt(c.Out, n) }
+func (c *Call) Float(f float64)     { c.Out = proto.AppendBulkFloat(c.Out, f) }
+
+// replyPer is how many reply elements one element makes: 2 with its value
+// or score (WITHVALUES, WITHSCORES), else 1.
+func replyPer(with bool) int {
+	if with {
+		return 2
+	}
+	return 1
+}
 
 // ---- effects ----
 
@@ -70,48 +79,25 @@ func (c *Call) Touch(key []byte) {
 
 // ---- argument parsing (Redis's rules and error texts) ----
 
-// ParseInt parses a strict base-10 int64 as Redis's string2ll does (no
-// spaces, no '+', no leading zeros except "0").
-func ParseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
+// arity replies Redis's arity error and returns false when the call has
+// fewer than n arguments (the command name included). The server checks
+// arity against the command table first; this only keeps a handler from
+// indexing past c.Args.
+func (c *Call) arity(n int) bool {
+	if len(c.Args) >= n {
+		return true
 	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
+	c.arityErr()
+	return false
+}
+
+// arityErr replies "ERR wrong number of arguments for '<name>' command".
+func (c *Call) arityErr() {
+	name := ""
+	if len(c.Args) > 0 {
+		name = strings.ToLower(string(c.Args[0]))
 	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		d := b[i]
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-uint64(d-'0'))/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(d-'0')
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
+	c.Err(proto.ErrWrongArity(name))
 }
 
 // IntArg parses argument i as an integer, replying ErrNotInt on failure.
@@ -123,34 +109,35 @@ func (c *Call) IntArg(i int) (int64, bool) {
 	return v, ok
 }
 
-// ParseFloat parses a float as Redis's strtold-based parsing accepts it:
-// "inf", "-inf", "+inf" allowed, NaN and trailing garbage rejected, no
-// leading space.
-func ParseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || b[0] == ' ' || b[0] == '\t' || b[0] == '\n' {
-		return 0, false
-	}
-	s := string(b)
-	switch s {
-	case "inf", "+inf", "Inf", "+Inf", "INF", "+INF", "infinity", "+infinity":
-		return math.Inf(1), true
-	case "-inf", "-Inf", "-INF", "-infinity":
-		return math.Inf(-1), true
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return f, !math.IsInf(f, 0) // overflow is an error in Redis
-		}
-		return 0, false
-	}
-	if math.IsNaN(f) {
-		return 0, false
-	}
-	return f, true
+// optionFlag is an option word (lower case) and the flag bit it sets.
+type optionFlag struct {
+	word string
+	flag int
 }
 
-// FloatArg parses argument i as a float, replying ErrNotFloat on failure.
+// matchOption returns the flag of option word b among opts (compared
+// ignoring case), or 0.
+func matchOption(b []byte, opts []optionFlag) int {
+	for _, o := range opts {
+		if eqFold(b, o.word) {
+			return o.flag
+		}
+	}
+	return 0
+}
+
+// IntArgPair parses arguments i and j as integers (start and end, offset
+// and count), replying ErrNotInt for the first that is not one.
+func (c *Call) IntArgPair(i, j int) (a, b int64, ok bool) {
+	if a, ok = c.IntArg(i); !ok {
+		return 0, 0, false
+	}
+	b, ok = c.IntArg(j)
+	return a, b, ok
+}
+
+// FloatArg parses argument i as a double (see ParseFloat), replying
+// ErrNotFloat on failure.
 func (c *Call) FloatArg(i int) (float64, bool) {
 	v, ok := ParseFloat(c.Args[i])
 	if !ok {
@@ -159,12 +146,53 @@ func (c *Call) FloatArg(i int) (float64, bool) {
 	return v, ok
 }
 
+// indexRange converts the start and end indexes of LRANGE, LTRIM, ZRANGE,
+// ZREMRANGEBYRANK ... (negative ones count from the end) into the inclusive
+// range lo..hi of a collection of n elements, as Redis clamps them; ok is
+// false when the range is empty.
+func indexRange(start, end int64, n int) (lo, hi int, ok bool) {
+	ln := int64(n)
+	if start < 0 {
+		start += ln
+	}
+	if end < 0 {
+		end += ln
+	}
+	if start < 0 {
+		start = 0
+	}
+	if start > end || start >= ln {
+		return 0, 0, false
+	}
+	if end >= ln {
+		end = ln - 1
+	}
+	return int(start), int(end), true
+}
+
 // clone copies b (values stored in the keyspace never alias the caller's
 // read buffer).
 func clone(b []byte) []byte {
 	out := make([]byte, len(b))
 	copy(out, b)
 	return out
+}
+
+// stringView returns b as a string without copying, for lookups that do
+// not keep it (map and tree searches). The result must never be stored.
+func stringView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// bytesView returns s as a byte slice without copying, for read-only use
+// (parsing, pattern matching, membership tests). It must never be modified.
+func bytesView(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// cString is b up to its first NUL byte: Redis compares option words as C
+// strings (strcasecmp), so "nx\x00junk" is NX to it.
+func cString(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 // eqFold reports whether b equals the lower-case ASCII word s, ignoring case.
@@ -208,6 +236,30 @@ func (c *Call) getString(key []byte) (val []byte, found, ok bool) {
 // replied).
 func getObject[T object](c *Call, key []byte) (obj T, found, ok bool) {
 	e, found := c.S.lookupRead(c.Now, key)
+	return objectOf[T](c, e, found)
+}
+
+// lookupForWrite is getObject for a command that may change the object in
+// place: hits and misses are not counted (Redis counts only reads). The
+// caller must call c.S.mutated(key) before it changes the object (so a
+// command that changes nothing costs a snapshot in progress no copy).
+func lookupForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
+	e, found := c.S.lookup(c.Now, key)
+	return objectOf[T](c, e, found)
+}
+
+// getObjectForWrite is lookupForWrite for a command about to change the
+// object in place: it calls c.S.mutated(key) at once.
+func getObjectForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
+	obj, found, ok = lookupForWrite[T](c, key)
+	if found && ok {
+		c.S.mutated(key)
+	}
+	return obj, found, ok
+}
+
+// objectOf is e's value as T when found, replying WRONGTYPE for another type.
+func objectOf[T object](c *Call, e entry, found bool) (obj T, _, ok bool) {
 	if !found {
 		return obj, false, true
 	}
@@ -218,26 +270,36 @@ func getObject[T object](c *Call, key []byte) (obj T, found, ok bool) {
 	return obj, true, ok
 }
 
-// getObjectForWrite is getObject for a command about to change the object in
-// place: it keeps a snapshot in progress consistent. Hits/misses are not
-// counted (Redis counts only reads).
-func getObjectForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
-	e, found := c.S.lookup(c.Now, key)
-	if !found {
-		return obj, false, true
-	}
-	obj, ok = e.val.(T)
-	if !ok {
-		c.WrongType()
-		return obj, true, false
-	}
-	c.S.mutated(key)
-	return obj, true, true
-}
-
 // createObject stores a new, empty collection under key (which must not
 // exist) and returns it.
 func createObject[T object](c *Call, key []byte, obj T) T {
 	c.S.setKey(key, obj, 0)
 	return obj
+}
+
+// storeResult writes the result of a STORE command (SINTERSTORE,
+// SUNIONSTORE, SDIFFSTORE, ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE,
+// ZDIFFSTORE) under dst: an expired dst is expired first (as Redis's setKey
+// does through lookupKeyWrite), then a non-empty result replaces whatever
+// dst held (its TTL included) and an empty (or nil) one deletes dst. When
+// dst changed it is touched and the command recorded as is (replaying it is
+// deterministic). It replies the result's cardinality.
+//
+// For an empty result Redis calls dbDelete without the lookup, so it would
+// not count an expired dst in expired_keys and would record the command
+// rather than a DEL; the replica ends the same either way.
+func storeResult(c *Call, dst []byte, res object) {
+	c.S.lookup(c.Now, dst)
+	if res == nil || res.length() == 0 {
+		c.Int(0)
+		if c.S.removeKey(string(dst)) {
+			c.Touch(dst)
+			c.PropagateSelf()
+		}
+		return
+	}
+	c.S.setKey(dst, res, 0)
+	c.Touch(dst)
+	c.PropagateSelf()
+	c.Int(int64(res.length()))
 }

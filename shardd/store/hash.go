@@ -2,15 +2,12 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
-	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Redis 7.0's built-in defaults for small hashes (hash-max-listpack-entries
@@ -159,33 +156,15 @@ func (h *hashValue) appendSnapshot(dst []byte) []byte {
 	dst = append(dst, enc)
 	dst = binary.AppendUvarint(dst, uint64(len(h.pairs)))
 	for _, p := range h.pairs {
-		dst = hashAppendString(dst, p.f)
-		dst = hashAppendString(dst, p.v)
+		dst = appendBytes(dst, p.f)
+		dst = appendBytes(dst, p.v)
 	}
 	return dst
 }
 
-// hashAppendString is appendBytes for a string.
-func hashAppendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
 func decodeHash(r *snapReader) object {
-	enc := r.byte()
-	n := r.count()
-	if r.err != nil {
-		return nil
-	}
-	switch {
-	case enc > 1:
-		r.fail(fmt.Errorf("hash encoding %d", enc))
-	case n == 0:
-		r.fail(errors.New("empty hash"))
-	case enc == 0 && n > hashMaxListpackEntries:
-		r.fail(fmt.Errorf("listpack hash of %d fields", n))
-	}
-	if r.err != nil {
+	big, n, ok := r.encodedHeader("hash", "listpack hash", "fields", hashMaxListpackEntries)
+	if !ok {
 		return nil
 	}
 	h := &hashValue{pairs: make([]hashPair, 0, min(n, 1024))}
@@ -203,7 +182,7 @@ func decodeHash(r *snapReader) object {
 		seen[fs] = len(h.pairs)
 		h.pairs = append(h.pairs, hashPair{fs, string(v)})
 	}
-	if enc == 1 {
+	if big {
 		h.idx = seen
 		h.peak = n
 	}
@@ -229,25 +208,6 @@ func registerHashes(m map[string]Cmd) {
 	register(m, "hrandfield", hrandfieldCmd)
 }
 
-// hashsetArity replies Redis's arity error and returns false when the call
-// has fewer than min arguments (the server checks arity first; this only
-// keeps handlers from indexing past c.Args).
-func hashsetArity(c *Call, min int) bool {
-	if len(c.Args) >= min {
-		return true
-	}
-	hashsetArityErr(c)
-	return false
-}
-
-func hashsetArityErr(c *Call) {
-	name := "?"
-	if len(c.Args) > 0 {
-		name = strings.ToLower(string(c.Args[0]))
-	}
-	c.Err("ERR wrong number of arguments for '" + name + "' command")
-}
-
 // hashForWrite returns key's hash for an in-place change, creating an empty
 // one when the key does not exist (Redis's hashTypeLookupWriteOrCreate). The
 // caller must add at least one field to a created hash.
@@ -265,7 +225,7 @@ func hashForWrite(c *Call, key []byte) (*hashValue, bool) {
 // HSET key field value [field value ...] / HMSET: the same, replying OK.
 func hsetCmd(c *Call) {
 	if len(c.Args) < 4 || len(c.Args)%2 == 1 {
-		hashsetArityErr(c)
+		c.arityErr()
 		return
 	}
 	key := c.Args[1]
@@ -290,7 +250,7 @@ func hsetCmd(c *Call) {
 
 // HSETNX key field value
 func hsetnxCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	key := c.Args[1]
@@ -313,7 +273,7 @@ func hsetnxCmd(c *Call) {
 
 // HGET key field
 func hgetCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -333,7 +293,7 @@ func hgetCmd(c *Call) {
 
 // HMGET key field [field ...]
 func hmgetCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -361,7 +321,7 @@ const (
 
 // hashGetAll answers HGETALL, HKEYS and HVALS.
 func hashGetAll(c *Call, what int) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -393,7 +353,7 @@ func hvalsCmd(c *Call)   { hashGetAll(c, hashVals) }
 
 // HDEL key field [field ...]
 func hdelCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -424,7 +384,7 @@ func hdelCmd(c *Call) {
 
 // HEXISTS key field
 func hexistsCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -440,7 +400,7 @@ func hexistsCmd(c *Call) {
 
 // HLEN key
 func hlenCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -456,7 +416,7 @@ func hlenCmd(c *Call) {
 
 // HSTRLEN key field
 func hstrlenCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -474,7 +434,7 @@ func hstrlenCmd(c *Call) {
 
 // HINCRBY key field increment
 func hincrbyCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	incr, ok := c.IntArg(3)
@@ -489,7 +449,7 @@ func hincrbyCmd(c *Call) {
 	var old int64
 	if found {
 		if v, ok := h.get(field); ok {
-			if old, ok = hashsetParseInt(v); !ok {
+			if old, ok = parseIntString(v); !ok {
 				c.Err("ERR hash value is not an integer")
 				return
 			}
@@ -512,17 +472,18 @@ func hincrbyCmd(c *Call) {
 }
 
 // HINCRBYFLOAT key field increment, computed in x87 long double precision
-// as Redis does on amd64, and propagated as HSET key field result.
+// as Redis does on amd64 (see numbers.go), and propagated as HSET key field
+// result.
 func hincrbyfloatCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
-	incr, ok := hashParseLongDouble(c.Args[3])
+	incr, ok := parseLongDouble(c.Args[3])
 	if !ok {
 		c.Err(ErrNotFloat)
 		return
 	}
-	if incr.IsInf() {
+	if incr.inf {
 		c.Err("ERR value is NaN or Infinity")
 		return
 	}
@@ -531,149 +492,33 @@ func hincrbyfloatCmd(c *Call) {
 	if !ok {
 		return
 	}
-	old := new(big.Float)
+	var old longDouble
 	if found {
 		if v, ok := h.get(field); ok {
-			if old, ok = hashParseLongDouble([]byte(v)); !ok {
+			if old, ok = parseLongDouble(bytesView(v)); !ok {
 				c.Err("ERR hash value is not a float")
 				return
 			}
 		}
 	}
-	if old.IsInf() {
-		c.Err("ERR increment would produce NaN or Infinity")
-		return
-	}
-	sum := new(big.Float).SetPrec(hashLDPrec).SetMode(big.ToNearestEven).Add(old, incr)
-	if sum.MantExp(nil) > hashLDMaxExp {
+	sum, ok := old.add(incr)
+	if !ok {
 		c.Err("ERR increment would produce NaN or Infinity")
 		return
 	}
 	if !found {
 		h = createObject(c, key, &hashValue{})
 	}
-	res := hashFormatLongDouble(sum)
+	res := sum.appendHuman(nil)
 	h.set(field, res)
 	c.Bulk(res)
 	c.Touch(key)
 	c.Propagate([]byte("HSET"), key, field, res)
 }
 
-// hashsetParseInt is ParseInt for a string (Redis's string2ll).
-func hashsetParseInt(s string) (int64, bool) {
-	if len(s) == 0 || len(s) > 20 {
-		return 0, false
-	}
-	var buf [20]byte
-	return ParseInt(append(buf[:0], s...))
-}
-
-// ---- HSCAN / SSCAN helpers (shared with set.go) ----
-
-// hashsetParseCursor parses a SCAN cursor as Redis's strtoul-based
-// parseScanCursorOrReply accepts it: no leading space, an optional sign
-// ("-1" wraps), an empty string is 0, no overflow.
-func hashsetParseCursor(b []byte) (uint64, bool) {
-	if len(b) == 0 {
-		return 0, true
-	}
-	switch b[0] {
-	case ' ', '\t', '\n', '\v', '\f', '\r':
-		return 0, false
-	}
-	neg := false
-	s := b
-	if s[0] == '+' || s[0] == '-' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if len(s) == 0 {
-		return 0, false
-	}
-	var v uint64
-	for _, d := range s {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-uint64(d-'0'))/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(d-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
-}
-
-// hashsetScanOptions parses the MATCH and COUNT options of HSCAN/SSCAN from
-// argument i on, replying the error Redis gives.
-func hashsetScanOptions(c *Call, i int) (pat []byte, usePat bool, count int, ok bool) {
-	count = 10
-	for i < len(c.Args) {
-		more := len(c.Args) - i
-		switch {
-		case eqFold(c.Args[i], "count") && more >= 2:
-			n, ok := c.IntArg(i + 1)
-			if !ok {
-				return nil, false, 0, false
-			}
-			if n < 1 {
-				c.SyntaxErr()
-				return nil, false, 0, false
-			}
-			count = int(min(n, math.MaxInt32))
-			i += 2
-		case eqFold(c.Args[i], "match") && more >= 2:
-			pat = c.Args[i+1]
-			usePat = !(len(pat) == 1 && pat[0] == '*')
-			i += 2
-		default:
-			c.SyntaxErr()
-			return nil, false, 0, false
-		}
-	}
-	return pat, usePat, count, true
-}
-
-// hashsetEmptyScan is Redis's shared.emptyscan.
-const hashsetEmptyScan = "*2\r\n$1\r\n0\r\n*0\r\n"
-
-// hashsetScanReply replies [cursor, elems].
-func hashsetScanReply(c *Call, cursor uint64, elems []string) {
-	c.Array(2)
-	var buf [20]byte
-	c.Bulk(strconv.AppendUint(buf[:0], cursor, 10))
-	c.Array(len(elems))
-	for _, e := range elems {
-		c.BulkString(e)
-	}
-}
-
-// hashsetMatch reports whether s matches a SCAN MATCH pattern.
-func hashsetMatch(pat []byte, s string) bool {
-	return Match(pat, []byte(s), false)
-}
-
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 func hscanCmd(c *Call) {
-	if !hashsetArity(c, 3) {
-		return
-	}
-	cur, ok := hashsetParseCursor(c.Args[2])
-	if !ok {
-		c.Err(ErrInvalidCurs)
-		return
-	}
-	h, found, ok := getObject[*hashValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found {
-		c.Out = append(c.Out, hashsetEmptyScan...)
-		return
-	}
-	pat, usePat, count, ok := hashsetScanOptions(c, 3)
+	h, cur, opts, ok := scanKeyArgs[*hashValue](c)
 	if !ok {
 		return
 	}
@@ -681,87 +526,57 @@ func hscanCmd(c *Call) {
 	if h.idx == nil {
 		// A listpack is returned whole, whatever the cursor (as Redis does).
 		for _, p := range h.pairs {
-			if !usePat || hashsetMatch(pat, p.f) {
+			if opts.match(p.f) {
 				out = append(out, p.f, p.v)
 			}
 		}
-		hashsetScanReply(c, 0, out)
+		scanReply(c, 0, out)
 		return
 	}
-	var buf [20]byte
-	next, ok := scanStep(c, strconv.AppendUint(buf[:0], cur, 10), h, func(yield func(string) bool) {
+	next, ok := scanStep(c, cur, h, func(yield func(string) bool) {
 		for f := range h.idx {
 			if !yield(f) {
 				return
 			}
 		}
-	}, count, func(f string) {
+	}, opts.count, func(f string) {
 		i, ok := h.idx[f]
 		if !ok {
 			return
 		}
-		if !usePat || hashsetMatch(pat, f) {
+		if opts.match(f) {
 			out = append(out, f, h.pairs[i].v)
 		}
 	})
 	if !ok {
 		return
 	}
-	hashsetScanReply(c, next, out)
-}
-
-// hashsetMaxRandCount bounds the count of HRANDFIELD/SRANDMEMBER with
-// repetitions: Redis would try to build a reply of 2^63 elements and run out
-// of memory; shoal answers an error instead.
-const hashsetMaxRandCount = 1 << 27
-
-// hashsetRangeErr is getRangeLongFromObjectOrReply's text for
-// [-LONG_MAX, LONG_MAX].
-const hashsetRangeErr = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
-
-// hashsetSample returns k distinct random indices below n (k < n), in
-// increasing order (Floyd's algorithm).
-func hashsetSample(n, k int) []int {
-	chosen := make(map[int]struct{}, k)
-	for j := n - k; j < n; j++ {
-		t := rand.IntN(j + 1)
-		if _, dup := chosen[t]; dup {
-			t = j
-		}
-		chosen[t] = struct{}{}
-	}
-	out := make([]int, 0, k)
-	for i := range chosen {
-		out = append(out, i)
-	}
-	slices.Sort(out)
-	return out
+	scanReply(c, next, out)
 }
 
 // HRANDFIELD key [count [WITHVALUES]]
 func hrandfieldCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) >= 3 {
-		l, ok := c.IntArg(2)
-		if !ok {
-			return
-		}
-		if l == math.MinInt64 {
-			c.Err(hashsetRangeErr)
-			return
-		}
-		if len(c.Args) > 4 || (len(c.Args) == 4 && !eqFold(c.Args[3], "withvalues")) {
-			c.SyntaxErr()
-			return
-		}
-		withValues := len(c.Args) == 4
-		if withValues && (l < -math.MaxInt64/2 || l > math.MaxInt64/2) {
-			c.Err("ERR value is out of range")
-			return
-		}
-		hrandfieldCount(c, l, withValues)
+		randCountCmd(c, "withvalues", func(h *hashValue, withValues bool) randPicker {
+			emit := func(i int) {
+				c.BulkString(h.pairs[i].f)
+				if withValues {
+					c.BulkString(h.pairs[i].v)
+				}
+			}
+			return randPicker{
+				size: len(h.pairs), per: replyPer(withValues), maxRepeat: hashsetMaxRandCount, emit: emit,
+				all: func() {
+					for i := range h.pairs {
+						emit(i)
+					}
+				},
+				sample: func(k int) []int { return randSample(len(h.pairs), k) },
+			}
+		})
 		return
 	}
 	h, found, ok := getObject[*hashValue](c, c.Args[1])
@@ -775,292 +590,6 @@ func hrandfieldCmd(c *Call) {
 	c.BulkString(h.pairs[rand.IntN(len(h.pairs))].f)
 }
 
-func hrandfieldCount(c *Call, l int64, withValues bool) {
-	h, found, ok := getObject[*hashValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found || l == 0 {
-		c.Array(0)
-		return
-	}
-	per := 1
-	if withValues {
-		per = 2
-	}
-	reply := func(p hashPair) {
-		c.BulkString(p.f)
-		if withValues {
-			c.BulkString(p.v)
-		}
-	}
-	size := len(h.pairs)
-	if l < 0 || l == 1 {
-		count := l
-		if count < 0 {
-			count = -count
-		}
-		if count > hashsetMaxRandCount {
-			c.Err("ERR value is out of range")
-			return
-		}
-		c.Array(int(count) * per)
-		for ; count > 0; count-- {
-			reply(h.pairs[rand.IntN(size)])
-		}
-		return
-	}
-	if l >= int64(size) {
-		c.Array(size * per)
-		for _, p := range h.pairs {
-			reply(p)
-		}
-		return
-	}
-	idx := hashsetSample(size, int(l))
-	c.Array(len(idx) * per)
-	for _, i := range idx {
-		reply(h.pairs[i])
-	}
-}
-
-// ---- x87 long double arithmetic for HINCRBYFLOAT ----
-//
-// Redis computes HINCRBYFLOAT in C's long double, the 80-bit x87 format on
-// amd64: a 64-bit mantissa, exponents up to 16383, subnormals down to
-// 2^-16445. Values are emulated with big.Float at 64 bits of precision
-// (round to nearest even, like the FPU) and range-checked by hand.
-
-const (
-	hashLDPrec = 64
-	// hashLDMaxExp is the big.Float exponent (mantissa in [0.5, 1)) of the
-	// largest finite long doubles; anything above overflows to infinity.
-	hashLDMaxExp = 16384
-	// hashLDMaxChars is Redis's MAX_LONG_DOUBLE_CHARS.
-	hashLDMaxChars = 5 * 1024
-)
-
-// hashParseLongDouble parses b as Redis 7.0's string2ld does with glibc's
-// strtold: the whole string must be a decimal or hexadecimal float or
-// inf/infinity (any case), with an optional sign; no leading space; NaN,
-// overflow and underflow to zero are rejected. An infinite result is
-// returned as an infinite big.Float.
-func hashParseLongDouble(b []byte) (*big.Float, bool) {
-	if len(b) == 0 || len(b) >= hashLDMaxChars {
-		return nil, false
-	}
-	s := b
-	neg := false
-	if s[0] == '+' || s[0] == '-' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if len(s) >= 3 && hashEqFoldPrefix(s, "inf") {
-		if len(s) == 3 || (len(s) == 8 && hashEqFoldPrefix(s, "infinity")) {
-			return new(big.Float).SetInf(neg), true
-		}
-		return nil, false
-	}
-	var f *big.Float
-	var ok bool
-	if len(s) >= 2 && s[0] == '0' && (s[1]|0x20) == 'x' {
-		f, ok = hashParseHexLD(s[2:])
-	} else {
-		f, ok = hashParseDecLD(s)
-	}
-	if !ok {
-		return nil, false
-	}
-	if neg {
-		f.Neg(f)
-	}
-	return f, true
-}
-
-func hashEqFoldPrefix(b []byte, p string) bool {
-	if len(b) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if b[i]|0x20 != p[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// hashLDDigits scans digits [. digits] and returns them without the point,
-// the number of digits after the point, and the rest of s.
-func hashLDDigits(s []byte, hex bool) (digits []byte, frac int, rest []byte) {
-	isDigit := func(c byte) bool {
-		if '0' <= c && c <= '9' {
-			return true
-		}
-		return hex && ('a' <= c|0x20 && c|0x20 <= 'f')
-	}
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		digits = append(digits, s[i])
-		i++
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && isDigit(s[i]) {
-			digits = append(digits, s[i])
-			frac++
-			i++
-		}
-	}
-	return digits, frac, s[i:]
-}
-
-// hashLDExponent parses [+-]digits (saturating); ok is false when no digit
-// follows.
-func hashLDExponent(s []byte) (int64, bool) {
-	neg := false
-	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if len(s) == 0 {
-		return 0, false
-	}
-	var e int64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if e < 1e12 {
-			e = e*10 + int64(c-'0')
-		}
-	}
-	if neg {
-		e = -e
-	}
-	return e, true
-}
-
-// hashTrimZeros strips leading zeros.
-func hashTrimZeros(d []byte) []byte {
-	for len(d) > 0 && d[0] == '0' {
-		d = d[1:]
-	}
-	return d
-}
-
-func hashParseDecLD(s []byte) (*big.Float, bool) {
-	digits, frac, rest := hashLDDigits(s, false)
-	if len(digits) == 0 {
-		return nil, false
-	}
-	var e10 int64
-	if len(rest) > 0 {
-		if rest[0]|0x20 != 'e' {
-			return nil, false
-		}
-		var ok bool
-		if e10, ok = hashLDExponent(rest[1:]); !ok {
-			return nil, false
-		}
-	}
-	digits = hashTrimZeros(digits)
-	if len(digits) == 0 {
-		return new(big.Float).SetPrec(hashLDPrec), true
-	}
-	e10 -= int64(frac)
-	for len(digits) > 1 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
-		e10++
-	}
-	n := int64(len(digits))
-	// The value is in [10^(n-1+e10), 10^(n+e10)). LDBL_MAX is about
-	// 1.19e4932; the smallest subnormal about 3.65e-4951.
-	if n-1+e10 > 4933 {
-		return nil, false
-	}
-	if n+e10 < -4952 {
-		return nil, false
-	}
-	mant, _ := new(big.Int).SetString(string(digits), 10)
-	f := new(big.Float).SetPrec(hashLDPrec).SetMode(big.ToNearestEven)
-	if e10 >= 0 {
-		mant.Mul(mant, new(big.Int).Exp(big.NewInt(10), big.NewInt(e10), nil))
-		f.SetInt(mant)
-	} else {
-		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(-e10), nil)
-		f.Quo(new(big.Float).SetInt(mant), new(big.Float).SetInt(den))
-	}
-	return hashLDRange(f)
-}
-
-func hashParseHexLD(s []byte) (*big.Float, bool) {
-	digits, frac, rest := hashLDDigits(s, true)
-	if len(digits) == 0 {
-		return nil, false
-	}
-	var e2 int64
-	if len(rest) > 0 {
-		if rest[0]|0x20 != 'p' {
-			return nil, false
-		}
-		var ok bool
-		if e2, ok = hashLDExponent(rest[1:]); !ok {
-			return nil, false
-		}
-	}
-	digits = hashTrimZeros(digits)
-	if len(digits) == 0 {
-		return new(big.Float).SetPrec(hashLDPrec), true
-	}
-	mant, _ := new(big.Int).SetString(string(digits), 16)
-	e2 -= 4 * int64(frac)
-	bits := int64(mant.BitLen())
-	// The value is in [2^(bits-1+e2), 2^(bits+e2)).
-	if bits-1+e2 >= hashLDMaxExp {
-		return nil, false
-	}
-	if bits+e2 <= -16446 {
-		return nil, false
-	}
-	exact := new(big.Float).SetInt(mant)
-	exact.SetMantExp(exact, int(e2))
-	f := new(big.Float).SetPrec(hashLDPrec).SetMode(big.ToNearestEven).Set(exact)
-	return hashLDRange(f)
-}
-
-// hashLDRange applies the long double range to a value rounded to 64 bits:
-// overflow is an error (strtold's ERANGE with HUGE_VAL), a value that would
-// round to zero below the smallest subnormal is an error (ERANGE with 0).
-func hashLDRange(f *big.Float) (*big.Float, bool) {
-	exp := f.MantExp(nil)
-	if exp > hashLDMaxExp {
-		return nil, false
-	}
-	// Smallest subnormal 2^-16445 has big.Float exponent -16444; anything
-	// at or below half of it rounds to zero.
-	if exp < -16444 {
-		half := new(big.Float).SetMantExp(big.NewFloat(0.5), -16445)
-		if new(big.Float).Abs(f).Cmp(half) <= 0 {
-			return nil, false
-		}
-	}
-	return f, true
-}
-
-// hashFormatLongDouble formats as Redis's ld2string in LD_STR_HUMAN mode:
-// "%.17Lf", trailing zeros and point removed, "-0" becomes "0".
-func hashFormatLongDouble(f *big.Float) []byte {
-	b := f.Append(nil, 'f', 17)
-	if slices.Contains(b, '.') {
-		for b[len(b)-1] == '0' {
-			b = b[:len(b)-1]
-		}
-		if b[len(b)-1] == '.' {
-			b = b[:len(b)-1]
-		}
-	}
-	if len(b) == 2 && b[0] == '-' && b[1] == '0' {
-		b = b[1:]
-	}
-	return b
-}
+// hashsetMaxRandCount bounds the count of HRANDFIELD/SRANDMEMBER with
+// repetitions (see randPicker.maxRepeat).
+const hashsetMaxRandCount = 1 << 27

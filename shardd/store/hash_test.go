@@ -8,7 +8,7 @@ import (
 
 func TestHashBasics(t *testing.T) {
 	d := newDiffEnv(t)
-	hashsetSetString(d, "str", "x")
+	d.setString("str", "x")
 	d.run(`
 HSET h f1 v1
 HSET h f2 v2 f3 v3
@@ -53,7 +53,7 @@ HVALS nokey
 HGETALL nokey
 HLEN nokey
 `)
-	d.checkEncodings("h", "newh")
+	d.checkEncodings(false, "h", "newh")
 	d.run(`
 HSET h a 1 b
 HMSET h a 1 b
@@ -101,7 +101,7 @@ HRANDFIELD h 100
 HRANDFIELD h 100 WITHVALUES
 HRANDFIELD h 6
 `)
-	d.checkEncodings("h")
+	d.checkEncodings(false, "h")
 }
 
 func TestHashEncodingConversion(t *testing.T) {
@@ -123,7 +123,7 @@ HINCRBYFLOAT incf %[1]s 1.5
 HSET del a 1 %[1]s 2
 HDEL del %[1]s
 `, long, edge))
-	d.checkEncodings("edge", "f", "v", "nx", "nx2", "inc", "incf", "del")
+	d.checkEncodings(false, "edge", "f", "v", "nx", "nx2", "inc", "incf", "del")
 	d.run(`
 ~2 HGETALL f
 ~2 HGETALL v
@@ -135,13 +135,13 @@ HGETALL nx
 
 	// 512 fields stay a listpack, the 513th converts for good.
 	d.run("HSET big " + hashsetSeq("f", 0, 512, true))
-	d.checkEncodings("big")
+	d.checkEncodings(false, "big")
 	d.run(`
 HGETALL big
 HSCAN big 0 COUNT 5
 HSET big f512 v
 `)
-	d.checkEncodings("big")
+	d.checkEncodings(false, "big")
 	d.run(`
 HDEL big f512 f0 f1
 HLEN big
@@ -160,7 +160,7 @@ HINCRBY big n 5
 HINCRBYFLOAT big n 0.5
 HGET big n
 `)
-	d.checkEncodings("big")
+	d.checkEncodings(false, "big")
 	// Back under the limits: still a hashtable.
 	var del strings.Builder
 	for i := 2; i < 512; i++ {
@@ -171,9 +171,9 @@ HGET big n
 ~2 HGETALL big
 HLEN big
 `)
-	d.checkEncodings("big")
+	d.checkEncodings(false, "big")
 	d.run(`HSET many ` + hashsetSeq("g", 0, 600, true))
-	d.checkEncodings("many")
+	d.checkEncodings(false, "many")
 	d.run(`
 ~2 HGETALL many
 HLEN many
@@ -212,7 +212,7 @@ HGETALL h
 HINCRBY newkey f -3
 HGETALL newkey
 `)
-	d.checkEncodings("h", "newkey")
+	d.checkEncodings(false, "h", "newkey")
 }
 
 func TestHashIncrByFloat(t *testing.T) {
@@ -260,7 +260,7 @@ HINCRBYFLOAT h g 12345678912345678912345
 ~2 HGETALL h
 `)
 	// Errors and the order of checks.
-	hashsetSetString(d, "str", "x")
+	d.setString("str", "x")
 	d.run(`
 HINCRBYFLOAT h z 0x
 HINCRBYFLOAT h z 1e
@@ -309,10 +309,10 @@ HINCRBYFLOAT h big 1e4932
 HINCRBYFLOAT h big -1e4932
 ~2 HGETALL h
 `)
-	d.checkEncodings("h")
+	d.checkEncodings(false, "h")
 	// The effect is an HSET of the result.
 	d.master.TakeEffects()
-	hashsetExec(d.master, "HINCRBYFLOAT", "eff", "f", "0.1")
+	storeExec(d.master, 1, "HINCRBYFLOAT", "eff", "f", "0.1")
 	eff, n := d.master.TakeEffects()
 	if want := "*4\r\n$4\r\nHSET\r\n$3\r\neff\r\n$1\r\nf\r\n$3\r\n0.1\r\n"; n != 1 || string(eff) != want {
 		t.Errorf("effect of HINCRBYFLOAT = %d %q, want %q", n, eff, want)
@@ -322,7 +322,7 @@ HINCRBYFLOAT h big -1e4932
 func TestHashScanHashtable(t *testing.T) {
 	d := newDiffEnv(t)
 	d.run("HSET h " + hashsetSeq("f", 0, 600, true))
-	d.checkEncodings("h")
+	d.checkEncodings(false, "h")
 	d.run(`
 ~2 HSCAN h 0 COUNT 100000
 ~2 HSCAN h 0 MATCH f2?? COUNT 100000
@@ -345,13 +345,13 @@ HSCAN nokey x
 	seen := map[string]int{}
 	cursor := "0"
 	for i := 0; ; i++ {
-		r := []byte(hashsetExec(s, "HSCAN", "h", cursor, "COUNT", "7"))
+		r := []byte(storeExec(s, 1, "HSCAN", "h", cursor, "COUNT", "7"))
 		top, ok := splitFrames(r)
 		if !ok || len(top) != 2 {
 			t.Fatalf("HSCAN reply %q", r)
 		}
-		cursor = hashsetFrames(t, append([]byte("*1\r\n"), top[0]...))[0]
-		elems := hashsetFrames(t, top[1])
+		cursor = bulkTexts(t, append([]byte("*1\r\n"), top[0]...))[0]
+		elems := bulkTexts(t, top[1])
 		for j := 0; j < len(elems); j += 2 {
 			seen[elems[j]]++
 			if want := "v" + strings.TrimPrefix(elems[j], "f"); elems[j+1] != want && !strings.HasPrefix(elems[j], "new") {
@@ -359,8 +359,8 @@ HSCAN nokey x
 			}
 		}
 		if i == 3 {
-			hashsetExec(s, "HDEL", "h", "f599", "f598")
-			hashsetExec(s, "HSET", "h", "new1", "x", "new2", "y")
+			storeExec(s, 1, "HDEL", "h", "f599", "f598")
+			storeExec(s, 1, "HSET", "h", "new1", "x", "new2", "y")
 		}
 		if cursor == "0" {
 			break
@@ -371,7 +371,7 @@ HSCAN nokey x
 			t.Errorf("f%d returned %d times", i, n)
 		}
 	}
-	if r := hashsetExec(s, "HSCAN", "h", "999999", "COUNT", "7"); r != "-ERR invalid cursor\r\n" {
+	if r := storeExec(s, 1, "HSCAN", "h", "999999", "COUNT", "7"); r != "-ERR invalid cursor\r\n" {
 		t.Errorf("unknown cursor: %q", r)
 	}
 }
@@ -402,7 +402,7 @@ HRANDFIELD nokey abc
 `)
 	// Random replies: check shape, count and uniqueness against the store.
 	big := hashsetSeq("f", 0, 600, true)
-	hashsetExec(d.master, strings.Fields("HSET big "+big)...)
+	storeExec(d.master, 1, strings.Fields("HSET big "+big)...)
 	for _, key := range []string{"h", "big"} {
 		size := 5
 		if key == "big" {
@@ -414,7 +414,7 @@ HRANDFIELD nokey abc
 				if wv {
 					args = append(args, "WITHVALUES")
 				}
-				elems := hashsetFrames(t, []byte(hashsetExec(d.master, args...)))
+				elems := bulkTexts(t, []byte(storeExec(d.master, 1, args...)))
 				per := 1
 				if wv {
 					per = 2
@@ -432,7 +432,7 @@ HRANDFIELD nokey abc
 				seen := map[string]bool{}
 				for i := 0; i < len(elems); i += per {
 					f := elems[i]
-					v := hashsetExec(d.master, "HGET", key, f)
+					v := storeExec(d.master, 1, "HGET", key, f)
 					if v == "$-1\r\n" {
 						t.Errorf("%v: %q is not a field", args, f)
 					}
@@ -448,7 +448,7 @@ HRANDFIELD nokey abc
 		}
 	}
 	// Negative counts do repeat and do cover the hash.
-	elems := hashsetFrames(t, []byte(hashsetExec(d.master, "HRANDFIELD", "h", "-1000")))
+	elems := bulkTexts(t, []byte(storeExec(d.master, 1, "HRANDFIELD", "h", "-1000")))
 	seen := map[string]int{}
 	for _, e := range elems {
 		seen[e]++
@@ -484,7 +484,7 @@ func TestHashTouchAndEffects(t *testing.T) {
 	}
 	for _, c := range cases {
 		touched = nil
-		hashsetExec(s, strings.Fields(c.cmd)...)
+		storeExec(s, 1, strings.Fields(c.cmd)...)
 		_, n := s.TakeEffects()
 		if (len(touched) > 0) != c.touched || n != c.effects {
 			t.Errorf("%s: touched %v, %d effects; want touched=%v, %d effects", c.cmd, touched, n, c.touched, c.effects)
@@ -501,7 +501,7 @@ func TestHashNoPanicOnShortArgs(t *testing.T) {
 		"hexists", "hlen", "hstrlen", "hincrby", "hincrbyfloat", "hscan", "hrandfield"} {
 		for n := 1; n <= 3; n++ {
 			args := []string{name, "k", "f"}[:n]
-			r := hashsetExec(s, args...)
+			r := storeExec(s, 1, args...)
 			if !strings.HasPrefix(r, "-ERR wrong number of arguments for '"+name+"'") && n < 3 {
 				// some commands are complete with 2 or 3 arguments
 				if !(n == 2 && (name == "hgetall" || name == "hkeys" || name == "hvals" || name == "hlen" || name == "hrandfield")) {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,37 +218,6 @@ func (g *hashsetGen) next() []string {
 	}
 }
 
-// hashsetApplyMaster runs args on the master only and replays its effects
-// into the replica and, when toRedis, into redis as well.
-func hashsetApplyMaster(d *diffEnv, args []string, toRedis bool) []byte {
-	d.t.Helper()
-	bargs := make([][]byte, len(args))
-	for i, a := range args {
-		bargs[i] = []byte(a)
-	}
-	now := d.clock()
-	out := d.master.Exec(now, bargs, nil)
-	eff, _ := d.master.TakeEffects()
-	if len(eff) > 0 {
-		if err := d.replica.Apply(now, eff); err != nil {
-			d.t.Fatalf("replaying %q: %v", eff, err)
-		}
-		for rest := eff; toRedis && len(rest) > 0; {
-			cmd, r, err := parseCommand(rest)
-			if err != nil {
-				d.t.Fatal(err)
-			}
-			rest = r
-			s := make([]string, len(cmd))
-			for i, a := range cmd {
-				s[i] = string(a)
-			}
-			d.redis.Do(s...)
-		}
-	}
-	return out
-}
-
 // hashsetContent describes key's content in s, order-independently.
 func hashsetContent(s *Store, key string) string {
 	e, ok := s.keys[key]
@@ -258,9 +226,9 @@ func hashsetContent(s *Store, key string) string {
 	}
 	switch e.val.(type) {
 	case *hashValue:
-		return "hash " + string(sortedFrames([]byte(hashsetExec(s, "HGETALL", key)), 2))
+		return "hash " + string(sortedFrames([]byte(storeExec(s, 1, "HGETALL", key)), 2))
 	case *setValue:
-		return "set " + string(sortedFrames([]byte(hashsetExec(s, "SMEMBERS", key)), 1))
+		return "set " + string(sortedFrames([]byte(storeExec(s, 1, "SMEMBERS", key)), 1))
 	}
 	return "string"
 }
@@ -289,7 +257,7 @@ func (d *diffEnv) hashsetCompareAll(step int, last []string) {
 			d.t.Fatalf("step %d (after %q): key %s differs\nredis: %.300s\nshoal: %.300s", step, last, k, want, got)
 		}
 	}
-	d.checkEncodings(hashsetRandomKeys...)
+	d.checkEncodings(false, hashsetRandomKeys...)
 	d.checkReplica()
 }
 
@@ -314,9 +282,9 @@ func hashsetCheckRandom(t *testing.T, args []string, redis, shoal []byte, before
 	}
 	var elems []string
 	if shoal[0] == '$' {
-		elems = hashsetFrames(t, append([]byte("*1\r\n"), shoal...))
+		elems = bulkTexts(t, append([]byte("*1\r\n"), shoal...))
 	} else {
-		re, se := hashsetFrames(t, redis), hashsetFrames(t, shoal)
+		re, se := bulkTexts(t, redis), bulkTexts(t, shoal)
 		if len(re) != len(se) {
 			t.Errorf("%q: %d elements from redis, %d from shoal", args, len(re), len(se))
 			return
@@ -331,7 +299,7 @@ func hashsetCheckRandom(t *testing.T, args []string, redis, shoal []byte, before
 		e := elems[i]
 		switch strings.ToUpper(args[0]) {
 		case "HRANDFIELD":
-			v := hashsetExec(before, "HGET", key, e)
+			v := storeExec(before, 1, "HGET", key, e)
 			if v == "$-1\r\n" {
 				t.Errorf("%q: %q is not a field", args, e)
 			}
@@ -342,7 +310,7 @@ func hashsetCheckRandom(t *testing.T, args []string, redis, shoal []byte, before
 				}
 			}
 		default:
-			if hashsetExec(before, "SISMEMBER", key, e) != ":1\r\n" {
+			if storeExec(before, 1, "SISMEMBER", key, e) != ":1\r\n" {
 				t.Errorf("%q: %q is not a member", args, e)
 			}
 		}
@@ -354,25 +322,18 @@ func hashsetCheckRandom(t *testing.T, args []string, redis, shoal []byte, before
 }
 
 func TestHashSetRandomDiff(t *testing.T) {
-	seed := uint64(20240601)
-	if s := os.Getenv("SHOAL_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("SHOAL_SEED: %v", err)
-		}
-		seed = v
-	}
+	seed := testSeed(t, 20240601)
 	steps := 3000
 	if testing.Short() {
 		steps = 800
 	}
-	t.Logf("seed %d (set SHOAL_SEED to replay), %d commands", seed, steps)
+	t.Logf("%d commands", steps)
 	g := &hashsetGen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	d := newDiffEnv(t)
-	hashsetSetString(d, "str", "a string")
+	d.setString("str", "a string")
 	for step := 0; step < steps && !t.Failed(); step++ {
 		if step%150 == 149 {
-			hashsetSetString(d, "str", "a string")
+			d.setString("str", "a string")
 		}
 		args := g.next()
 		name := strings.ToUpper(args[0])
@@ -387,7 +348,7 @@ func TestHashSetRandomDiff(t *testing.T) {
 			if o, ok := before.(object); ok {
 				snapshot.setKey([]byte(key), o.clone(), 0)
 			}
-			shoal := hashsetApplyMaster(d, args, false)
+			shoal, _ := d.doStore(args...)
 			if shoal[0] == '-' || bytes.HasPrefix(shoal, []byte("$-1")) || bytes.Equal(shoal, []byte("*0\r\n")) {
 				if redis := d.redis.Do(args...); !bytes.Equal(redis, shoal) {
 					t.Errorf("%q\n  redis: %q\n  shoal: %q", args, redis, shoal)
@@ -396,11 +357,11 @@ func TestHashSetRandomDiff(t *testing.T) {
 			}
 			var popped []string
 			if shoal[0] == '$' {
-				popped = hashsetFrames(t, append([]byte("*1\r\n"), shoal...))
+				popped = bulkTexts(t, append([]byte("*1\r\n"), shoal...))
 			} else {
-				popped = hashsetFrames(t, shoal)
+				popped = bulkTexts(t, shoal)
 			}
-			size, _ := strconv.Atoi(strings.TrimSpace(hashsetExec(snapshot, "SCARD", key)[1:]))
+			size, _ := strconv.Atoi(strings.TrimSpace(storeExec(snapshot, 1, "SCARD", key)[1:]))
 			want := 1
 			if len(args) == 3 {
 				want, _ = strconv.Atoi(args[2])
@@ -411,14 +372,14 @@ func TestHashSetRandomDiff(t *testing.T) {
 			}
 			seen := map[string]bool{}
 			for _, p := range popped {
-				if seen[p] || hashsetExec(snapshot, "SISMEMBER", key, p) != ":1\r\n" {
+				if seen[p] || storeExec(snapshot, 1, "SISMEMBER", key, p) != ":1\r\n" {
 					t.Errorf("%q: popped %q wrongly (%v)", args, p, popped)
 				}
 				seen[p] = true
 			}
 			d.redis.Do(append([]string{"SREM", key}, popped...)...)
-			if hashsetRedisEncoding(d, key) != hashsetEncoding(d.master, key) {
-				members := hashsetFrames(t, []byte(hashsetExec(d.master, "SMEMBERS", key)))
+			if redisEncoding(d, key) != storeEncoding(d.master, key) {
+				members := bulkTexts(t, []byte(storeExec(d.master, 1, "SMEMBERS", key)))
 				d.redis.Do("DEL", key)
 				d.redis.Do(append([]string{"SADD", key}, members...)...)
 			}
@@ -429,11 +390,11 @@ func TestHashSetRandomDiff(t *testing.T) {
 			mode := ""
 			switch name {
 			case "HGETALL", "HSCAN":
-				if hashsetEncoding(d.master, key) == "hashtable" {
+				if storeEncoding(d.master, key) == "hashtable" {
 					mode = "~2"
 				}
 			case "HKEYS", "HVALS", "SMEMBERS", "SSCAN":
-				if enc := hashsetEncoding(d.master, key); enc == "hashtable" {
+				if enc := storeEncoding(d.master, key); enc == "hashtable" {
 					mode = "~"
 				}
 			case "SINTER", "SUNION", "SDIFF":
@@ -446,7 +407,7 @@ func TestHashSetRandomDiff(t *testing.T) {
 		}
 		for _, a := range args[1:] {
 			if slices.Contains(hashsetRandomKeys, a) {
-				if want, got := hashsetRedisEncoding(d, a), hashsetEncoding(d.master, a); want != got {
+				if want, got := redisEncoding(d, a), storeEncoding(d.master, a); want != got {
 					t.Errorf("step %d: after %q: OBJECT ENCODING %s: redis %s, shoal %s", step, args, a, want, got)
 				}
 			}
@@ -479,55 +440,24 @@ func hashsetFill(t testing.TB, s *Store) {
 		cmds = append(cmds, fmt.Sprintf("HSET h%d f%d v%d x y", i, i, i), fmt.Sprintf("SADD s%d %d m%d", i, i, i))
 	}
 	for _, c := range cmds {
-		if r := hashsetExec(s, strings.Fields(c)...); r[0] == '-' {
+		if r := storeExec(s, 1, strings.Fields(c)...); r[0] == '-' {
 			t.Fatalf("%s: %s", c, r)
 		}
 	}
 }
 
-func hashsetSnapshot(t testing.TB, s *Store, during func(i int)) []byte {
-	t.Helper()
-	sn, err := s.BeginSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sn.Close()
-	var buf []byte
-	for i := 0; ; i++ {
-		var done bool
-		buf, done = sn.Next(buf, 7)
-		if done {
-			return buf
-		}
-		if during != nil {
-			during(i)
-		}
-	}
-}
-
-func hashsetEncodings(s *Store) string {
-	var out []string
-	for k, e := range s.keys {
-		if o, ok := e.val.(object); ok {
-			out = append(out, k+"="+o.encoding())
-		}
-	}
-	slices.Sort(out)
-	return strings.Join(out, " ")
-}
-
 func TestHashSetSnapshotRoundTrip(t *testing.T) {
 	s := New(DefaultConfig())
 	hashsetFill(t, s)
-	want, wantEnc := dump(t, s, 1), hashsetEncodings(s)
+	want, wantEnc := dump(t, s, 1), objectEncodings(s)
 	// Writes while the snapshot runs must not show in it.
-	snap := hashsetSnapshot(t, s, func(i int) {
+	snap := takeSnapshot(t, s, 7, func(i int) {
 		for _, c := range []string{
 			"HSET hsmall a changed z 26", "HDEL hbig f1 f2", "HINCRBY h3 n 1", "HDEL h4 f4 x",
 			"SADD sint 77", "SREM sstr a", "SPOP sbig 100", "SADD s7 new", "SREM s8 8 m8", "SMOVE s9 s10 9",
 			"SINTERSTORE sint sstr", "SUNIONSTORE newkey sbig", fmt.Sprintf("HSET h%d f k", i), "SPOP spop 5",
 		} {
-			hashsetExec(s, strings.Fields(c)...)
+			storeExec(s, 1, strings.Fields(c)...)
 		}
 	})
 	if dump(t, s, 1) == want {
@@ -540,28 +470,19 @@ func TestHashSetSnapshotRoundTrip(t *testing.T) {
 	if got := dump(t, r, 1); got != want {
 		t.Errorf("loaded snapshot differs\nwant:\n%s\ngot:\n%s", want, got)
 	}
-	if got := hashsetEncodings(r); got != wantEnc {
+	if got := objectEncodings(r); got != wantEnc {
 		t.Errorf("encodings differ\nwant %s\ngot  %s", wantEnc, got)
 	}
 	// The listpack order survives.
-	if got := hashsetExec(r, "HKEYS", "hsmall"); got != "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n" {
+	if got := storeExec(r, 1, "HKEYS", "hsmall"); got != "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n" {
 		t.Errorf("HKEYS hsmall after load: %q", got)
 	}
 	// A loaded value is fully usable.
 	for _, c := range []string{"HSET hbig new 1", "HDEL hsmall a", "SADD sint 1000", "SREM sstr b", "SPOP sbig 3"} {
-		if res := hashsetExec(r, strings.Fields(c)...); res[0] == '-' {
+		if res := storeExec(r, 1, strings.Fields(c)...); res[0] == '-' {
 			t.Errorf("%s after load: %s", c, res)
 		}
 	}
-}
-
-// hashsetRecord builds a one-key snapshot with a raw value.
-func hashsetRecord(typ byte, value []byte) []byte {
-	b := []byte{typ}
-	b = appendBytes(b, []byte("k"))
-	b = binary.AppendVarint(b, 0)
-	b = append(b, value...)
-	return append(b, recEnd)
 }
 
 func hashsetUv(vals ...any) []byte {
@@ -587,26 +508,26 @@ func TestHashSetSnapshotCorrupt(t *testing.T) {
 		data []byte
 		ok   bool
 	}{
-		{"hash ok", hashsetRecord(recHash, hashsetUv(byte(0), 1, "f", "v")), true},
-		{"hash ht ok", hashsetRecord(recHash, hashsetUv(byte(1), 2, "f", "v", "g", "w")), true},
-		{"hash bad encoding", hashsetRecord(recHash, hashsetUv(byte(2), 1, "f", "v")), false},
-		{"hash empty", hashsetRecord(recHash, hashsetUv(byte(0), 0)), false},
-		{"hash dup field", hashsetRecord(recHash, hashsetUv(byte(0), 2, "f", "v", "f", "w")), false},
-		{"hash dup field ht", hashsetRecord(recHash, hashsetUv(byte(1), 2, "f", "v", "f", "w")), false},
-		{"hash truncated", hashsetRecord(recHash, hashsetUv(byte(0), 2, "f", "v", "g")), false},
-		{"hash huge count", hashsetRecord(recHash, hashsetUv(byte(1), 1<<31, "f", "v")), false},
-		{"hash listpack too long", hashsetRecord(recHash, hashsetUv(byte(0), 513, "f", "v")), false},
-		{"hash no encoding", hashsetRecord(recHash, nil), false},
-		{"set ok", hashsetRecord(recSet, hashsetUv(byte(0), 2, int64(-1), int64(5))), true},
-		{"set ht ok", hashsetRecord(recSet, hashsetUv(byte(1), 2, "a", "1")), true},
-		{"set bad encoding", hashsetRecord(recSet, hashsetUv(byte(9), 1, "a")), false},
-		{"set empty", hashsetRecord(recSet, hashsetUv(byte(1), 0)), false},
-		{"intset unsorted", hashsetRecord(recSet, hashsetUv(byte(0), 2, int64(5), int64(-1))), false},
-		{"intset dup", hashsetRecord(recSet, hashsetUv(byte(0), 2, int64(5), int64(5))), false},
-		{"intset too long", hashsetRecord(recSet, hashsetUv(byte(0), 513, int64(1))), false},
-		{"set dup", hashsetRecord(recSet, hashsetUv(byte(1), 2, "a", "a")), false},
-		{"set truncated", hashsetRecord(recSet, hashsetUv(byte(1), 3, "a", "b")), false},
-		{"set huge count", hashsetRecord(recSet, hashsetUv(byte(1), 1<<40)), false},
+		{"hash ok", snapOneRecord(recHash, hashsetUv(byte(0), 1, "f", "v")), true},
+		{"hash ht ok", snapOneRecord(recHash, hashsetUv(byte(1), 2, "f", "v", "g", "w")), true},
+		{"hash bad encoding", snapOneRecord(recHash, hashsetUv(byte(2), 1, "f", "v")), false},
+		{"hash empty", snapOneRecord(recHash, hashsetUv(byte(0), 0)), false},
+		{"hash dup field", snapOneRecord(recHash, hashsetUv(byte(0), 2, "f", "v", "f", "w")), false},
+		{"hash dup field ht", snapOneRecord(recHash, hashsetUv(byte(1), 2, "f", "v", "f", "w")), false},
+		{"hash truncated", snapOneRecord(recHash, hashsetUv(byte(0), 2, "f", "v", "g")), false},
+		{"hash huge count", snapOneRecord(recHash, hashsetUv(byte(1), 1<<31, "f", "v")), false},
+		{"hash listpack too long", snapOneRecord(recHash, hashsetUv(byte(0), 513, "f", "v")), false},
+		{"hash no encoding", snapOneRecord(recHash, nil), false},
+		{"set ok", snapOneRecord(recSet, hashsetUv(byte(0), 2, int64(-1), int64(5))), true},
+		{"set ht ok", snapOneRecord(recSet, hashsetUv(byte(1), 2, "a", "1")), true},
+		{"set bad encoding", snapOneRecord(recSet, hashsetUv(byte(9), 1, "a")), false},
+		{"set empty", snapOneRecord(recSet, hashsetUv(byte(1), 0)), false},
+		{"intset unsorted", snapOneRecord(recSet, hashsetUv(byte(0), 2, int64(5), int64(-1))), false},
+		{"intset dup", snapOneRecord(recSet, hashsetUv(byte(0), 2, int64(5), int64(5))), false},
+		{"intset too long", snapOneRecord(recSet, hashsetUv(byte(0), 513, int64(1))), false},
+		{"set dup", snapOneRecord(recSet, hashsetUv(byte(1), 2, "a", "a")), false},
+		{"set truncated", snapOneRecord(recSet, hashsetUv(byte(1), 3, "a", "b")), false},
+		{"set huge count", snapOneRecord(recSet, hashsetUv(byte(1), 1<<40)), false},
 	}
 	for _, c := range cases {
 		s := New(DefaultConfig())
@@ -627,15 +548,15 @@ func hashsetFuzzSeeds(f *testing.F, typ byte) {
 		"HSET hl b 2 a 1", "HSET hh f " + strings.Repeat("v", 70),
 		"SADD si 5 -3", "SADD sh a 1",
 	} {
-		hashsetExec(s, strings.Fields(c)...)
+		storeExec(s, 1, strings.Fields(c)...)
 	}
-	f.Add(hashsetSnapshot(f, s, nil))
+	f.Add(takeSnapshot(f, s, 7, nil))
 	if typ == recHash {
-		f.Add(hashsetRecord(recHash, hashsetUv(byte(0), 2, "f", "v", "g", "w")))
-		f.Add(hashsetRecord(recHash, hashsetUv(byte(1), 1, "f", "v")))
+		f.Add(snapOneRecord(recHash, hashsetUv(byte(0), 2, "f", "v", "g", "w")))
+		f.Add(snapOneRecord(recHash, hashsetUv(byte(1), 1, "f", "v")))
 	} else {
-		f.Add(hashsetRecord(recSet, hashsetUv(byte(0), 2, int64(-1), int64(5))))
-		f.Add(hashsetRecord(recSet, hashsetUv(byte(1), 2, "a", "1")))
+		f.Add(snapOneRecord(recSet, hashsetUv(byte(0), 2, int64(-1), int64(5))))
+		f.Add(snapOneRecord(recSet, hashsetUv(byte(1), 2, "a", "1")))
 	}
 }
 
@@ -652,10 +573,10 @@ func hashsetFuzzUse(t *testing.T, data []byte) {
 			{"SMEMBERS", k}, {"SADD", k, "1", "a"}, {"SREM", k, "a"}, {"SPOP", k, "2"},
 			{"SSCAN", k, "0"}, {"SINTER", k, k}, {"SDIFF", k, "nokey"},
 		} {
-			hashsetExec(s, c...)
+			storeExec(s, 1, c...)
 		}
 	}
-	snap := hashsetSnapshot(t, s, nil)
+	snap := takeSnapshot(t, s, 7, nil)
 	if err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(snap)); err != nil {
 		t.Fatalf("re-snapshot of a loaded store does not load: %v", err)
 	}
@@ -671,54 +592,25 @@ func FuzzLoadSnapshotSet(f *testing.F) {
 	f.Fuzz(hashsetFuzzUse)
 }
 
-func TestHashSetLongDouble(t *testing.T) {
-	// Values checked against redis-server 7.0.15 (x87 long double).
-	cases := []struct{ in, want string }{
-		{"0.1", "0.1"},
-		{"1e300", "1000000000000000000008997324079559193870523944273290747938260082321265646596180935755849152083750497190350372508614274835903592556184672983913096260520748646287327135641843653294084255107606016789726652932370030551382947620994540294772781889620606179267611627097410650567187386105690089424915104006144"},
-		{"-0", "0"},
-		{"1e-30", "0"},
-		{"0x1p-16445", "0"},
-		{"123456.000000000000000000001", "123456"},
-		{"0.3", "0.3"},
-		{"2.5", "2.5"},
-	}
-	for _, c := range cases {
-		f, ok := hashParseLongDouble([]byte(c.in))
-		if !ok {
-			t.Errorf("parse %q failed", c.in)
-			continue
-		}
-		if got := string(hashFormatLongDouble(f)); got != c.want {
-			t.Errorf("%q formats as %q, want %q", c.in, got, c.want)
-		}
-	}
-	for _, bad := range []string{"", " 1", "1 ", "nan", "1e", "0x", "0x1p", "1e5000", "1e-5000", "--1", "1..2", "inf x", "\x001"} {
-		if _, ok := hashParseLongDouble([]byte(bad)); ok {
-			t.Errorf("%q parsed", bad)
-		}
-	}
-}
-
 // TestHashSetShrinkDuringScan removes most of a big hash and set while an
 // HSCAN/SSCAN runs: the index is rebuilt (memory given back) and the scan
 // still returns every element present throughout exactly once.
 func TestHashSetShrinkDuringScan(t *testing.T) {
 	s := New(DefaultConfig())
-	hashsetExec(s, strings.Fields("HSET h "+hashsetSeq("f", 0, 3000, true))...)
-	hashsetExec(s, strings.Fields("SADD s "+hashsetSeq("m", 0, 3000, false))...)
+	storeExec(s, 1, strings.Fields("HSET h "+hashsetSeq("f", 0, 3000, true))...)
+	storeExec(s, 1, strings.Fields("SADD s "+hashsetSeq("m", 0, 3000, false))...)
 	for _, tc := range []struct{ cmd, del, prefix string }{{"HSCAN", "HDEL", "f"}, {"SSCAN", "SREM", "m"}} {
 		key := strings.ToLower(tc.cmd[:1])
 		seen := map[string]int{}
 		cursor := "0"
 		for i := 0; ; i++ {
-			r := []byte(hashsetExec(s, tc.cmd, key, cursor, "COUNT", "50"))
+			r := []byte(storeExec(s, 1, tc.cmd, key, cursor, "COUNT", "50"))
 			top, ok := splitFrames(r)
 			if !ok || len(top) != 2 {
 				t.Fatalf("%s reply %q", tc.cmd, r)
 			}
-			cursor = hashsetFrames(t, append([]byte("*1\r\n"), top[0]...))[0]
-			elems := hashsetFrames(t, top[1])
+			cursor = bulkTexts(t, append([]byte("*1\r\n"), top[0]...))[0]
+			elems := bulkTexts(t, top[1])
 			step := 1
 			if tc.cmd == "HSCAN" {
 				step = 2
@@ -732,7 +624,7 @@ func TestHashSetShrinkDuringScan(t *testing.T) {
 				for k := 100; k < 3000; k++ {
 					args = append(args, fmt.Sprintf("%s%d", tc.prefix, k))
 				}
-				hashsetExec(s, args...)
+				storeExec(s, 1, args...)
 				if o := s.keys[key].val; o.(object).length() != 100 {
 					t.Fatalf("%s left %d", tc.del, o.(object).length())
 				}
@@ -753,10 +645,10 @@ func TestHashSetShrinkDuringScan(t *testing.T) {
 	if v := s.keys["s"].val.(*setValue); len(v.idx) != 100 || v.peak > 800 || cap(v.members) > 400 {
 		t.Errorf("set not shrunk: idx %d peak %d cap %d", len(v.idx), v.peak, cap(v.members))
 	}
-	if r := hashsetExec(s, "HGET", "h", "f42"); r != "$3\r\nv42\r\n" {
+	if r := storeExec(s, 1, "HGET", "h", "f42"); r != "$3\r\nv42\r\n" {
 		t.Errorf("HGET after shrink: %q", r)
 	}
-	if r := hashsetExec(s, "SISMEMBER", "s", "m42"); r != ":1\r\n" {
+	if r := storeExec(s, 1, "SISMEMBER", "s", "m42"); r != ":1\r\n" {
 		t.Errorf("SISMEMBER after shrink: %q", r)
 	}
 }
@@ -795,4 +687,20 @@ SINTERSTORE d src src
 			t.Errorf("%s: redis PTTL %q, shoal exp %d", k, r, d.master.keys[k].exp)
 		}
 	}
+}
+
+// hashsetSeq returns "prefix0 prefix1 ... prefix(n-1)" (from on) as one
+// string, each followed by " v<i>" when withValues.
+func hashsetSeq(prefix string, from, n int, withValues bool) string {
+	var b strings.Builder
+	for i := from; i < from+n; i++ {
+		if i > from {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s%d", prefix, i)
+		if withValues {
+			fmt.Fprintf(&b, " v%d", i)
+		}
+	}
+	return b.String()
 }

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"math"
 	"strconv"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 func registerKeys(m map[string]Cmd) {
@@ -84,7 +86,7 @@ func keyExists(c *Call) {
 }
 
 func keyType(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	e, found := c.S.lookupRead(c.Now, c.Args[1])
@@ -103,31 +105,26 @@ const (
 	keyExpLT
 )
 
+var keyExpOptions = []optionFlag{{"nx", keyExpNX}, {"xx", keyExpXX}, {"gt", keyExpGT}, {"lt", keyExpLT}}
+
 // keyExpireGeneric is Redis's expireGenericCommand: basetime is added to
 // the argument (now for EXPIRE/PEXPIRE, 0 for the AT forms), seconds
 // multiplies it by 1000 first. The effect is PEXPIREAT with the absolute
 // time, or DEL when that time has already passed.
 func keyExpireGeneric(c *Call, basetime int64, seconds bool, cmd string) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
 	flags := 0
 	for _, a := range c.Args[3:] {
-		opt := strCWord(a)
-		switch {
-		case eqFold(opt, "nx"):
-			flags |= keyExpNX
-		case eqFold(opt, "xx"):
-			flags |= keyExpXX
-		case eqFold(opt, "gt"):
-			flags |= keyExpGT
-		case eqFold(opt, "lt"):
-			flags |= keyExpLT
-		default:
+		opt := cString(a)
+		f := matchOption(opt, keyExpOptions)
+		if f == 0 {
 			c.Err("ERR Unsupported option " + string(opt))
 			return
 		}
+		flags |= f
 	}
 	if flags&keyExpNX != 0 && flags&(keyExpXX|keyExpGT|keyExpLT) != 0 {
 		c.Err("ERR NX and XX, GT or LT options at the same time are not compatible")
@@ -192,7 +189,7 @@ func keyExpireGeneric(c *Call, basetime int64, seconds bool, cmd string) {
 // keyTTL is TTL/PTTL (abs=false) and EXPIRETIME/PEXPIRETIME (abs=true):
 // -2 for a missing key, -1 without expiry; seconds are rounded as Redis does.
 func keyTTL(c *Call, ms, abs bool) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	e, found := c.S.lookupRead(c.Now, c.Args[1])
@@ -218,7 +215,7 @@ func keyTTL(c *Call, ms, abs bool) {
 }
 
 func keyPersist(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	key := c.Args[1]
@@ -240,14 +237,14 @@ func keyMatchAll(p []byte) bool { return len(p) == 1 && p[0] == '*' }
 // keyKeys is KEYS: every key that has not expired and matches the pattern.
 // Expired keys are skipped, not deleted (as Redis's keysCommand).
 func keyKeys(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	pat := c.Args[1]
 	all := keyMatchAll(pat)
 	var out []string
 	for k, e := range c.S.keys {
-		if !all && !Match(pat, []byte(k), false) {
+		if !all && !proto.GlobMatch(pat, []byte(k), false) {
 			continue
 		}
 		if e.expired(c.Now) && !c.S.replay {
@@ -266,42 +263,17 @@ func keyKeys(c *Call) {
 // pattern, are not of the type, or have expired (deleting them on a master),
 // as Redis filters after visiting.
 func keyScan(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
-	cursor, ok := keyParseCursor(c.Args[1])
+	cursor, ok := parseScanCursor(c.Args[1])
 	if !ok {
 		c.Err(ErrInvalidCurs)
 		return
 	}
-	count := int64(10)
-	var pat, typ []byte
-	usePat, useType := false, false
-	for i := 2; i < len(c.Args); {
-		left := len(c.Args) - i
-		opt := strCWord(c.Args[i])
-		switch {
-		case eqFold(opt, "count") && left >= 2:
-			n, ok := c.IntArg(i + 1)
-			if !ok {
-				return
-			}
-			if n < 1 {
-				c.SyntaxErr()
-				return
-			}
-			count = n
-		case eqFold(opt, "match") && left >= 2:
-			pat = c.Args[i+1]
-			usePat = !keyMatchAll(pat)
-		case eqFold(opt, "type") && left >= 2:
-			typ = strCWord(c.Args[i+1])
-			useType = true
-		default:
-			c.SyntaxErr()
-			return
-		}
-		i += 2
+	opts, ok := parseScanOptions(c, 2, true)
+	if !ok {
+		return
 	}
 	m := c.S.keys
 	seq := func(yield func(string) bool) {
@@ -312,8 +284,7 @@ func keyScan(c *Call) {
 		}
 	}
 	var visited []string
-	var curBuf [20]byte
-	next, ok := scanStep(c, strconv.AppendUint(curBuf[:0], cursor, 10), any(c.S.keysGen), seq, int(min(count, math.MaxInt32)), func(k string) {
+	next, ok := scanStep(c, cursor, any(c.S.keysGen), seq, opts.count, func(k string) {
 		visited = append(visited, k)
 	})
 	if !ok {
@@ -321,15 +292,15 @@ func keyScan(c *Call) {
 	}
 	out := visited[:0]
 	for _, k := range visited {
-		if usePat && !Match(pat, []byte(k), false) {
+		if !opts.match(k) {
 			continue
 		}
-		if useType {
+		if opts.useType {
 			name := "none"
 			if e, found := c.S.lookupRead(c.Now, []byte(k)); found {
 				name = keyTypeName(e.val)
 			}
-			if !eqFold(typ, name) {
+			if !eqFold(opts.typ, name) {
 				continue
 			}
 		}
@@ -338,47 +309,7 @@ func keyScan(c *Call) {
 		}
 		out = append(out, k)
 	}
-	c.Array(2)
-	var buf [20]byte
-	c.Bulk(strconv.AppendUint(buf[:0], next, 10))
-	c.Array(len(out))
-	for _, k := range out {
-		c.BulkString(k)
-	}
-}
-
-// keyParseCursor parses a SCAN cursor as Redis's parseScanCursorOrReply:
-// strtoul on the C string, so "" and "-0" are 0, "+5" is 5, "-1" wraps to
-// 2^64-1; a leading space, trailing garbage or overflow is invalid.
-func keyParseCursor(b []byte) (uint64, bool) {
-	b = strCWord(b)
-	if len(b) == 0 {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '+' || b[0] == '-' {
-		neg = b[0] == '-'
-		i++
-	}
-	if i == len(b) {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		d := b[i]
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		if v > (math.MaxUint64-uint64(d-'0'))/10 {
-			return 0, false
-		}
-		v = v*10 + uint64(d-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
+	scanReply(c, next, out)
 }
 
 // keyRandomKey is RANDOMKEY: Go's randomized map iteration picks the key.
@@ -411,7 +342,7 @@ func keyRandomKey(c *Call) {
 
 // keyRename is RENAME and RENAMENX: the value moves with its TTL.
 func keyRename(c *Call, nx bool) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	src, dst := c.Args[1], c.Args[2]
@@ -452,12 +383,12 @@ func keyRename(c *Call, nx bool) {
 // db 0: any other DB index answers "ERR DB index is out of range" (Redis
 // with 16 databases accepts 1..15).
 func keyCopy(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	replace := false
 	for j := 3; j < len(c.Args); j++ {
-		opt := strCWord(c.Args[j])
+		opt := cString(c.Args[j])
 		switch {
 		case eqFold(opt, "replace"):
 			replace = true
@@ -517,7 +448,7 @@ func keyDBSize(c *Call) { c.Int(int64(c.S.Len())) }
 // immediate); the effect is FLUSHALL. Every SCAN cursor is dropped.
 func keyFlush(c *Call) {
 	if len(c.Args) == 2 {
-		opt := strCWord(c.Args[1])
+		opt := cString(c.Args[1])
 		if !eqFold(opt, "sync") && !eqFold(opt, "async") {
 			c.SyntaxErr()
 			return
@@ -572,7 +503,7 @@ func keyObject(c *Call) {
 		}
 	}
 	if name == "" {
-		w := strCWord(sub)
+		w := cString(sub)
 		if len(w) > 128 {
 			w = w[:128]
 		}

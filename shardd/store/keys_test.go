@@ -207,10 +207,7 @@ func TestKeysReplicaHidesExpired(t *testing.T) {
 	s.setKey([]byte("gone"), []byte("v"), now-1)
 	s.setKey([]byte("live"), []byte("v"), 0)
 	ex := func(args ...string) string {
-		b := make([][]byte, len(args))
-		for i, a := range args {
-			b[i] = []byte(a)
-		}
+		b := byteArgs(args...)
 		return string(s.Exec(now, b, nil))
 	}
 	for _, tc := range []struct{ cmd, want string }{
@@ -403,13 +400,6 @@ func TestKeysScanFull(t *testing.T) {
 		t.Errorf("SCAN after FLUSHALL = %q", got)
 	}
 	d.checkReplica()
-}
-
-// bulkText returns a bulk string frame's content.
-func bulkText(frame []byte) string {
-	s := string(frame)
-	i := strings.IndexByte(s, '\n')
-	return strings.TrimSuffix(s[i+1:], "\r\n")
 }
 
 func TestKeysRandomKey(t *testing.T) {
@@ -609,7 +599,7 @@ OBJECT REFCOUNT n
 func TestKeysEffects(t *testing.T) {
 	s := New(DefaultConfig())
 	now := int64(1_700_000_000_000)
-	cases := []struct{ cmd, want string }{
+	cases := []effectCase{
 		{"MSET a 1 b 2 c 3", "MSET a 1 b 2 c 3"},
 		{"DEL a", "DEL a"},
 		{"DEL a", ""},
@@ -639,18 +629,7 @@ func TestKeysEffects(t *testing.T) {
 		{"FLUSHDB", "FLUSHALL"},
 		{"FLUSHALL ASYNC", "FLUSHALL"},
 	}
-	for _, tc := range cases {
-		args := splitArgs(tc.cmd)
-		b := make([][]byte, len(args))
-		for i, a := range args {
-			b[i] = []byte(a)
-		}
-		s.Exec(now, b, nil)
-		eff, _ := s.TakeEffects()
-		if got := effectsString(t, eff); got != tc.want {
-			t.Errorf("%s: effects %q, want %q", tc.cmd, got, tc.want)
-		}
-	}
+	checkEffects(t, s, now, cases)
 }
 
 // TestKeysTouch checks that every key a write changes is signalled.
@@ -691,10 +670,7 @@ func TestKeysTouch(t *testing.T) {
 	for _, tc := range cases {
 		touched = nil
 		args := splitArgs(tc.cmd)
-		b := make([][]byte, len(args))
-		for i, a := range args {
-			b[i] = []byte(a)
-		}
+		b := byteArgs(args...)
 		s.Exec(now, b, nil)
 		if !slices.Equal(touched, tc.want) {
 			t.Errorf("%s touched %v, want %v", tc.cmd, touched, tc.want)

@@ -50,9 +50,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"math/big"
 	"strconv"
-	"strings"
 )
 
 // listValue is a list: a ring buffer of elements with O(1) push and pop at
@@ -355,29 +353,8 @@ const (
 	listErrMaxlenNeg = "ERR MAXLEN can't be negative"
 	listErrNumkeys   = "ERR numkeys should be greater than 0"
 	listErrCountGT0  = "ERR count should be greater than 0"
-	listErrTimeout   = "ERR timeout is not a float or out of range"
-	listErrTimeNeg   = "ERR timeout is negative"
 	listEmptyArray   = "*0\r\n"
 )
-
-// listArity replies Redis's arity error when fewer than min arguments (the
-// command name included) were given. The server checks arity first; this
-// only keeps a handler from indexing past c.Args.
-func listArity(c *Call, min int) bool {
-	if len(c.Args) >= min {
-		return true
-	}
-	listArityErr(c)
-	return false
-}
-
-func listArityErr(c *Call) {
-	name := ""
-	if len(c.Args) > 0 {
-		name = strings.ToLower(string(c.Args[0]))
-	}
-	c.Err("ERR wrong number of arguments for '" + name + "' command")
-}
 
 // listWhere parses LEFT/RIGHT: front is true for LEFT.
 func listWhere(b []byte) (front, ok bool) {
@@ -402,22 +379,6 @@ func listPopWord(front bool) []byte {
 		return listLPOP
 	}
 	return listRPOP
-}
-
-// listForWrite looks key up for a write (no hit/miss counting). found is
-// false when it does not exist; ok is false when it holds another type
-// (WRONGTYPE was replied). It does not prepare the value for an in-place
-// change: call c.S.mutated(key) before changing it.
-func listForWrite(c *Call, key []byte) (l *listValue, found, ok bool) {
-	e, found := c.S.lookup(c.Now, key)
-	if !found {
-		return nil, false, true
-	}
-	l, ok = e.val.(*listValue)
-	if !ok {
-		c.WrongType()
-	}
-	return l, true, ok
 }
 
 // ---- commands ----
@@ -449,11 +410,11 @@ func registerLists(m map[string]Cmd) {
 
 // LPUSH/RPUSH/LPUSHX/RPUSHX key element [element ...]
 func listPushCmd(c *Call, front, xx bool) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -474,11 +435,11 @@ func listPushCmd(c *Call, front, xx bool) {
 
 // LPOP/RPOP key [count]
 func listPopCmd(c *Call, front bool) {
-	if !listArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) > 3 {
-		listArityErr(c)
+		c.arityErr()
 		return
 	}
 	hasCount := len(c.Args) == 3
@@ -492,7 +453,7 @@ func listPopCmd(c *Call, front bool) {
 		count = v
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -534,7 +495,7 @@ func listAfterPop(c *Call, key []byte, l *listValue) {
 
 // LLEN key
 func llenCmd(c *Call) {
-	if !listArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	l, found, ok := getObject[*listValue](c, c.Args[1])
@@ -548,38 +509,12 @@ func llenCmd(c *Call) {
 	c.Int(int64(l.n))
 }
 
-// listRange converts Redis start/end indexes (negative from the end) into
-// a half-open range [from, to) of a list of n elements; empty when from ≥ to.
-func listRange(start, end int64, n int) (from, to int) {
-	ln := int64(n)
-	if start < 0 {
-		start += ln
-	}
-	if end < 0 {
-		end += ln
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > end || start >= ln {
-		return 0, 0
-	}
-	if end >= ln {
-		end = ln - 1
-	}
-	return int(start), int(end) + 1
-}
-
 // LRANGE key start stop
 func lrangeCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
-	start, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.IntArg(3)
+	start, end, ok := c.IntArgPair(2, 3)
 	if !ok {
 		return
 	}
@@ -591,28 +526,28 @@ func lrangeCmd(c *Call) {
 		c.Out = append(c.Out, listEmptyArray...)
 		return
 	}
-	from, to := listRange(start, end, l.n)
-	c.Array(to - from)
-	for i := from; i < to; i++ {
+	lo, hi, ok := indexRange(start, end, l.n)
+	if !ok {
+		c.Array(0)
+		return
+	}
+	c.Array(hi - lo + 1)
+	for i := lo; i <= hi; i++ {
 		c.Bulk(l.at(i))
 	}
 }
 
 // LTRIM key start stop
 func ltrimCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
-	start, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.IntArg(3)
+	start, end, ok := c.IntArgPair(2, 3)
 	if !ok {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -620,10 +555,9 @@ func ltrimCmd(c *Call) {
 		c.OK()
 		return
 	}
-	from, to := listRange(start, end, l.n)
-	left, right := from, l.n-to
-	if from >= to {
-		left, right = l.n, 0
+	left, right := l.n, 0 // an empty range removes everything
+	if lo, hi, ok := indexRange(start, end, l.n); ok {
+		left, right = lo, l.n-1-hi
 	}
 	if left+right > 0 {
 		c.S.mutated(key)
@@ -652,7 +586,7 @@ func listIndex(idx int64, n int) (int, bool) {
 
 // LINDEX key index
 func lindexCmd(c *Call) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	l, found, ok := getObject[*listValue](c, c.Args[1])
@@ -677,11 +611,11 @@ func lindexCmd(c *Call) {
 
 // LSET key index element
 func lsetCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -707,7 +641,7 @@ func lsetCmd(c *Call) {
 
 // LINSERT key BEFORE|AFTER pivot element
 func linsertCmd(c *Call) {
-	if !listArity(c, 5) {
+	if !c.arity(5) {
 		return
 	}
 	var after bool
@@ -720,7 +654,7 @@ func linsertCmd(c *Call) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -747,7 +681,7 @@ func linsertCmd(c *Call) {
 
 // LREM key count element
 func lremCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	count, ok := c.IntArg(2)
@@ -755,7 +689,7 @@ func lremCmd(c *Call) {
 		return
 	}
 	key := c.Args[1]
-	l, found, ok := listForWrite(c, key)
+	l, found, ok := lookupForWrite[*listValue](c, key)
 	if !ok {
 		return
 	}
@@ -792,7 +726,7 @@ func listRemLimit(count int64) int64 {
 
 // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 func lposCmd(c *Call) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	rank, count, maxlen := int64(1), int64(-1), int64(0)
@@ -905,14 +839,14 @@ const (
 // looking at the destination; then the source's type, then the
 // destination's. It records no effect: the caller does.
 func listMove(c *Call, src, dst []byte, srcFront, dstFront bool) listMoveResult {
-	sl, found, ok := listForWrite(c, src)
+	sl, found, ok := lookupForWrite[*listValue](c, src)
 	if !ok {
 		return listMoveError
 	}
 	if !found {
 		return listNoSource
 	}
-	dl, dfound, ok := listForWrite(c, dst)
+	dl, dfound, ok := lookupForWrite[*listValue](c, dst)
 	if !ok {
 		return listMoveError
 	}
@@ -939,7 +873,7 @@ func listMove(c *Call, src, dst []byte, srcFront, dstFront bool) listMoveResult 
 
 // LMOVE source destination LEFT|RIGHT LEFT|RIGHT
 func lmoveCmd(c *Call) {
-	if !listArity(c, 5) {
+	if !c.arity(5) {
 		return
 	}
 	from, ok := listWhere(c.Args[3])
@@ -962,7 +896,7 @@ func lmoveCmd(c *Call) {
 
 // RPOPLPUSH source destination
 func rpoplpushCmd(c *Call) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	switch listMove(c, c.Args[1], c.Args[2], false, true) {
@@ -975,14 +909,14 @@ func rpoplpushCmd(c *Call) {
 
 // BLPOP/BRPOP key [key ...] timeout — see the blocking contract at the top.
 func listBPopCmd(c *Call, front bool) {
-	if !listArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
-	if !listTimeoutArg(c, len(c.Args)-1) {
+	if !c.timeoutArg(len(c.Args) - 1) {
 		return
 	}
 	for _, key := range c.Args[1 : len(c.Args)-1] {
-		l, found, ok := listForWrite(c, key)
+		l, found, ok := lookupForWrite[*listValue](c, key)
 		if !ok {
 			return
 		}
@@ -1004,7 +938,7 @@ func listBPopCmd(c *Call, front bool) {
 // BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout — see the blocking
 // contract at the top.
 func blmoveCmd(c *Call) {
-	if !listArity(c, 6) {
+	if !c.arity(6) {
 		return
 	}
 	from, ok := listWhere(c.Args[3])
@@ -1017,7 +951,7 @@ func blmoveCmd(c *Call) {
 		c.SyntaxErr()
 		return
 	}
-	if !listTimeoutArg(c, 5) {
+	if !c.timeoutArg(5) {
 		return
 	}
 	if listMove(c, c.Args[1], c.Args[2], from, to) == listMoved {
@@ -1029,10 +963,10 @@ func blmoveCmd(c *Call) {
 // BRPOPLPUSH source destination timeout — see the blocking contract at the
 // top.
 func brpoplpushCmd(c *Call) {
-	if !listArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
-	if !listTimeoutArg(c, 3) {
+	if !c.timeoutArg(3) {
 		return
 	}
 	if listMove(c, c.Args[1], c.Args[2], false, true) == listMoved {
@@ -1045,7 +979,7 @@ func brpoplpushCmd(c *Call) {
 // BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] (numkeysIdx
 // 2, blocking: see the contract at the top).
 func listMPopCmd(c *Call, numkeysIdx int, block bool) {
-	if !listArity(c, numkeysIdx+3) {
+	if !c.arity(numkeysIdx + 3) {
 		return
 	}
 	argc := len(c.Args)
@@ -1082,11 +1016,11 @@ func listMPopCmd(c *Call, numkeysIdx int, block bool) {
 	if count == -1 {
 		count = 1
 	}
-	if block && !listTimeoutArg(c, 1) {
+	if block && !c.timeoutArg(1) {
 		return
 	}
 	for _, key := range c.Args[numkeysIdx+1 : whereIdx] {
-		l, found, ok := listForWrite(c, key)
+		l, found, ok := lookupForWrite[*listValue](c, key)
 		if !ok {
 			return
 		}
@@ -1110,234 +1044,4 @@ func listMPopCmd(c *Call, numkeysIdx int, block bool) {
 		c.NullArray()
 	}
 	// Blocking and nothing to pop: no reply; the server blocks the client.
-}
-
-// ---- the timeout argument of the blocking commands ----
-
-// listTimeoutArg validates argument i as Redis 7.0.15's
-// getTimeoutFromObjectOrReply(..., UNIT_SECONDS) does, replying its error
-// when it is not valid.
-func listTimeoutArg(c *Call, i int) bool {
-	if _, msg := listParseTimeout(c.Args[i]); msg != "" {
-		c.Err(msg)
-		return false
-	}
-	return true
-}
-
-// listParseTimeout returns the timeout in milliseconds (0 = forever) or the
-// error Redis 7.0.15 replies. Redis reads a long double with strtold (x87
-// 80-bit: 64-bit mantissa, 15-bit exponent, subnormals), multiplies it by
-// 1000.0 in long double, takes ceill and converts to long long, which gives
-// LLONG_MIN ("negative") for anything out of range, infinities included.
-// math/big at 64-bit precision reproduces each rounding step.
-func listParseTimeout(b []byte) (ms int64, errMsg string) {
-	// Fast path: plain small integers.
-	if len(b) > 0 && len(b) <= 12 {
-		var v int64
-		digits := true
-		for _, ch := range b {
-			if ch < '0' || ch > '9' {
-				digits = false
-				break
-			}
-			v = v*10 + int64(ch-'0')
-		}
-		if digits {
-			return v * 1000, ""
-		}
-	}
-	f, inf, ok := listParseLongDouble(b)
-	if !ok {
-		return 0, listErrTimeout
-	}
-	if inf {
-		return 0, listErrTimeNeg
-	}
-	// ftval * 1000.0, rounded to the 64-bit mantissa of a long double.
-	p := new(big.Float).SetPrec(64).SetMode(big.ToNearestEven)
-	p.Mul(f, big.NewFloat(1000))
-	// ceill, then (long long): out of range → LLONG_MIN.
-	i, acc := p.Int(nil)
-	if acc == big.Below { // p.Int truncated toward zero below p: ceil adds one
-		i.Add(i, big.NewInt(1))
-	}
-	if !i.IsInt64() {
-		return 0, listErrTimeNeg
-	}
-	v := i.Int64()
-	if v < 0 {
-		return 0, listErrTimeNeg
-	}
-	return v, ""
-}
-
-// Limits of the x87 80-bit long double.
-const (
-	listLDMaxExp   = 16384  // values ≥ 2^16384 overflow (LDBL_MAX < 2^16384)
-	listLDTinyExp  = -16446 // half the smallest subnormal (2^-16445)
-	listLDMaxChars = 5 * 1024
-)
-
-// listParseLongDouble parses b as Redis's string2ld (glibc strtold in the C
-// locale, the whole string, no leading space, no NaN, no overflow, no
-// underflow to zero). inf reports ±infinity ("inf", "infinity").
-func listParseLongDouble(b []byte) (f *big.Float, inf, ok bool) {
-	if len(b) == 0 || len(b) >= listLDMaxChars {
-		return nil, false, false
-	}
-	switch b[0] {
-	case ' ', '\t', '\n', '\v', '\f', '\r':
-		return nil, false, false
-	}
-	s := b
-	neg := false
-	if s[0] == '+' || s[0] == '-' {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if eqFold(s, "inf") || eqFold(s, "infinity") {
-		return nil, true, true
-	}
-	hex := len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')
-	if hex {
-		s = s[2:]
-	}
-	isDigit := func(ch byte) bool {
-		if hex {
-			return ('0' <= ch && ch <= '9') || ('a' <= ch && ch <= 'f') || ('A' <= ch && ch <= 'F')
-		}
-		return '0' <= ch && ch <= '9'
-	}
-	// Mantissa: digits [. digits], at least one digit.
-	mant := new(big.Int)
-	ndigits, frac := 0, int64(0)
-	seenDot := false
-	i := 0
-	var small uint64 // accumulate in chunks to keep big.Int work low
-	var smallMul uint64 = 1
-	flush := func() {
-		if smallMul == 1 {
-			return
-		}
-		mant.Mul(mant, new(big.Int).SetUint64(smallMul))
-		mant.Add(mant, new(big.Int).SetUint64(small))
-		small, smallMul = 0, 1
-	}
-	radix := uint64(10)
-	if hex {
-		radix = 16
-	}
-	for ; i < len(s); i++ {
-		ch := s[i]
-		if ch == '.' && !seenDot {
-			seenDot = true
-			continue
-		}
-		if !isDigit(ch) {
-			break
-		}
-		var d uint64
-		switch {
-		case ch <= '9':
-			d = uint64(ch - '0')
-		case ch >= 'a':
-			d = uint64(ch-'a') + 10
-		default:
-			d = uint64(ch-'A') + 10
-		}
-		small = small*radix + d
-		smallMul *= radix
-		if smallMul >= 1<<56 {
-			flush()
-		}
-		ndigits++
-		if seenDot {
-			frac++
-		}
-	}
-	flush()
-	if ndigits == 0 {
-		// "0x" without hex digits: strtold reads "0" and stops at 'x'.
-		return nil, false, false
-	}
-	// Exponent: e[sign]digits (decimal) or p[sign]digits (hex, binary).
-	var exp int64
-	if i < len(s) {
-		ch := s[i]
-		if (!hex && (ch == 'e' || ch == 'E')) || (hex && (ch == 'p' || ch == 'P')) {
-			j := i + 1
-			eneg := false
-			if j < len(s) && (s[j] == '+' || s[j] == '-') {
-				eneg = s[j] == '-'
-				j++
-			}
-			if j == len(s) || s[j] < '0' || s[j] > '9' {
-				return nil, false, false // strtold stops before the 'e': trailing garbage
-			}
-			for ; j < len(s) && '0' <= s[j] && s[j] <= '9'; j++ {
-				if exp < 1<<40 {
-					exp = exp*10 + int64(s[j]-'0')
-				}
-			}
-			if eneg {
-				exp = -exp
-			}
-			i = j
-		}
-	}
-	if i != len(s) {
-		return nil, false, false
-	}
-	f = new(big.Float).SetPrec(64).SetMode(big.ToNearestEven)
-	if mant.Sign() == 0 {
-		if neg {
-			f.Neg(f)
-		}
-		return f, false, true
-	}
-	// value = mant * radix^-frac * (10 or 2)^exp
-	var bin, dec int64 // value = mant * 2^bin * 10^dec
-	if hex {
-		bin = exp - 4*frac
-	} else {
-		dec = exp - frac
-	}
-	// Magnitude guards before any big power: log2(value) is within
-	// [bits-1+bin+dec*log2(10), bits+bin+dec*log2(10)).
-	bits := float64(mant.BitLen())
-	lg := bits + float64(bin) + float64(dec)*3.321928094887362
-	if lg > listLDMaxExp+2 {
-		return nil, false, false // overflow
-	}
-	if lg < listLDTinyExp-2 {
-		return nil, false, false // underflow to zero
-	}
-	num := new(big.Int).Set(mant)
-	den := big.NewInt(1)
-	if dec > 0 {
-		num.Mul(num, new(big.Int).Exp(big.NewInt(10), big.NewInt(dec), nil))
-	} else if dec < 0 {
-		den.Exp(big.NewInt(10), big.NewInt(-dec), nil)
-	}
-	if bin > 0 {
-		num.Lsh(num, uint(bin))
-	} else if bin < 0 {
-		den.Lsh(den, uint(-bin))
-	}
-	// Underflow: strtold gives 0 (refused) when value ≤ 2^-16446.
-	tiny := new(big.Int).Lsh(num, uint(-listLDTinyExp))
-	if tiny.Cmp(den) <= 0 {
-		return nil, false, false
-	}
-	nf := new(big.Float).SetInt(num)
-	df := new(big.Float).SetInt(den)
-	f.Quo(nf, df)
-	if f.MantExp(nil) > listLDMaxExp { // f ≥ 2^16384: overflow to inf
-		return nil, false, false
-	}
-	if neg {
-		f.Neg(f)
-	}
-	return f, false, true
 }

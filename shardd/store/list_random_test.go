@@ -2,26 +2,10 @@ package store
 
 import (
 	"math/rand"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// listSeed returns the seed for randomized list tests: SHOAL_SEED when set,
-// else a fixed default. It is logged so a failure can be replayed.
-func listSeed(t testing.TB) int64 {
-	seed := int64(20260701)
-	if v := os.Getenv("SHOAL_SEED"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			t.Fatalf("SHOAL_SEED=%q: %v", v, err)
-		}
-		seed = n
-	}
-	t.Logf("seed %d (set SHOAL_SEED to replay)", seed)
-	return seed
-}
 
 // listGen produces random list commands over a small key space, including a
 // string key for WRONGTYPE, odd numbers and bad options.
@@ -172,10 +156,10 @@ func (g *listGen) cmd() []string {
 // TestListRandomized runs a few thousand random list commands against Redis
 // and the store, checking every reply and, regularly, the replica.
 func TestListRandomized(t *testing.T) {
-	seed := listSeed(t)
+	seed := int64(testSeed(t, 20260701))
 	g := &listGen{r: rand.New(rand.NewSource(seed))}
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
+	d.setString("s", "v")
 	n := 4000
 	if testing.Short() {
 		n = 1000
@@ -183,7 +167,7 @@ func TestListRandomized(t *testing.T) {
 	failures := 0
 	for i := 0; i < n; i++ {
 		args := g.cmd()
-		r, s, ok := listDo(d, args...)
+		r, s, ok := d.doBlocking(args...)
 		if !ok {
 			t.Errorf("seed %d step %d: %s\n  redis: %q\n  shoal: %q", seed, i, strings.Join(args, " "), r, s)
 			if failures++; failures > 10 {
@@ -195,7 +179,7 @@ func TestListRandomized(t *testing.T) {
 		}
 	}
 	for _, k := range listGenKeys[:3] {
-		if r, s, ok := listDo(d, "LRANGE", k, "0", "-1"); !ok {
+		if r, s, ok := d.doBlocking("LRANGE", k, "0", "-1"); !ok {
 			t.Errorf("final LRANGE %s\n  redis: %q\n  shoal: %q", k, r, s)
 		}
 	}
@@ -205,7 +189,7 @@ func TestListRandomized(t *testing.T) {
 // TestListRandomTimeouts compares the timeout parser with Redis on random
 // number-like strings.
 func TestListRandomTimeouts(t *testing.T) {
-	seed := listSeed(t)
+	seed := int64(testSeed(t, 20260701))
 	r := rand.New(rand.NewSource(seed))
 	d := newDiffEnv(t)
 	digits := func(n int) string {

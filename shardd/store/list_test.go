@@ -14,8 +14,8 @@ import (
 
 func TestListPush(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 LPUSH l a
 LPUSH l b c d
 RPUSH l e f
@@ -42,8 +42,8 @@ LRANGE l 0 0
 
 func TestListPop(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 RPUSH l a b c d e f g
 LPOP l
 RPOP l
@@ -97,7 +97,7 @@ LLEN four
 
 func TestListRangeAndTrim(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
+	d.setString("s", "v")
 	idx := []string{"-100", "-8", "-7", "-6", "-2", "-1", "0", "1", "3", "5", "6", "7", "100",
 		"9223372036854775807", "-9223372036854775808"}
 	var b strings.Builder
@@ -107,7 +107,7 @@ func TestListRangeAndTrim(t *testing.T) {
 			fmt.Fprintf(&b, "LRANGE l %s %s\n", s, e)
 		}
 	}
-	listRun(d, b.String())
+	d.runBlocking(b.String())
 
 	b.Reset()
 	for i, s := range idx {
@@ -116,9 +116,9 @@ func TestListRangeAndTrim(t *testing.T) {
 			fmt.Fprintf(&b, "RPUSH %s a b c d e f g\nLTRIM %s %s %s\nLRANGE %s 0 -1\nLPUSHX %s probe\n", k, k, s, e, k, k)
 		}
 	}
-	listRun(d, b.String())
+	d.runBlocking(b.String())
 
-	listRun(d, `
+	d.runBlocking(`
 LRANGE nokey 0 -1
 LRANGE nokey a 1
 LRANGE nokey 0 b
@@ -151,8 +151,8 @@ LPUSHX n probe
 
 func TestListIndexSetInsert(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 RPUSH l a b c
 LINDEX l 0
 LINDEX l 2
@@ -199,8 +199,8 @@ LRANGE dup 0 -1
 
 func TestListRem(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 RPUSH l a b a c a b a
 LREM l 2 a
 LRANGE l 0 -1
@@ -234,8 +234,8 @@ LREM s x a
 
 func TestListLPos(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 RPUSH l a b c a b c a x a
 LPOS l a
 LPOS l x
@@ -299,13 +299,13 @@ LPOS l a COUNT 0 RANK 0
 			}
 		}
 	}
-	listRun(d, b.String())
+	d.runBlocking(b.String())
 }
 
 func TestListMove(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 RPUSH src a b c d
 LMOVE src dst LEFT LEFT
 LMOVE src dst LEFT RIGHT
@@ -355,8 +355,8 @@ LRANGE rot2 0 -1
 
 func TestListBlocking(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 # would block: the store answers nothing, Redis answers null inside MULTI
 BLPOP nokey 0
 BRPOP nokey1 nokey2 0.5
@@ -437,8 +437,8 @@ BLMOVE later2 dst LEFT LEFT 0
 
 func TestListMPop(t *testing.T) {
 	d := newDiffEnv(t)
-	listSetString(d, "s", "v")
-	listRun(d, `
+	d.setString("s", "v")
+	d.runBlocking(`
 RPUSH l a b c d e
 LMPOP 1 l LEFT
 LMPOP 1 l RIGHT COUNT 2
@@ -507,7 +507,7 @@ func TestListLarge(t *testing.T) {
 		b.WriteString("LMOVE big big RIGHT LEFT\nRPOPLPUSH big other\n")
 	}
 	b.WriteString("LRANGE big 0 -1\nLRANGE other 0 -1\n")
-	listRun(d, b.String())
+	d.runBlocking(b.String())
 }
 
 // TestListTimeoutParsing compares the timeout validation with Redis on a
@@ -542,34 +542,15 @@ func TestListTimeoutParsing(t *testing.T) {
 
 func listTimeoutCase(d *diffEnv, timeout string) {
 	d.t.Helper()
-	if _, _, ok := listDo(d, "RPUSH", "t", "x"); !ok {
+	if _, _, ok := d.doBlocking("RPUSH", "t", "x"); !ok {
 		d.t.Fatalf("RPUSH disagrees")
 	}
-	r, s, ok := listDo(d, "BLPOP", "t", timeout)
+	r, s, ok := d.doBlocking("BLPOP", "t", timeout)
 	if !ok {
 		d.t.Errorf("BLPOP t %q\n  redis: %q\n  shoal: %q", timeout, r, s)
 	}
 	// Leave the list empty for the next case.
-	listDo(d, "LTRIM", "t", "1", "0")
-}
-
-func TestListParseTimeoutValues(t *testing.T) {
-	cases := []struct {
-		in  string
-		ms  int64
-		err string
-	}{
-		{"0", 0, ""}, {"1", 1000, ""}, {"0.5", 500, ""}, {"0.0001", 1, ""}, {"-0.0001", 0, ""},
-		{"1.0001", 1001, ""}, {"0x10", 16000, ""}, {"9223372036854775.807", 9223372036854775807, ""},
-		{"-0.002", 0, listErrTimeNeg}, {"inf", 0, listErrTimeNeg}, {"x", 0, listErrTimeout},
-		{"1e-4950", 1, ""}, {"-1e-4950", 0, ""},
-	}
-	for _, c := range cases {
-		ms, err := listParseTimeout([]byte(c.in))
-		if ms != c.ms || err != c.err {
-			t.Errorf("listParseTimeout(%q) = %d, %q; want %d, %q", c.in, ms, err, c.ms, c.err)
-		}
-	}
+	d.doBlocking("LTRIM", "t", "1", "0")
 }
 
 func TestListWrongArity(t *testing.T) {
@@ -583,7 +564,7 @@ func TestListWrongArity(t *testing.T) {
 			for i := 0; i < n; i++ {
 				args = append(args, "1")
 			}
-			out := listExec(s, 1, args...)
+			out := storeExec(s, 1, args...)
 			if n == 0 && out != "-ERR wrong number of arguments for '"+name+"' command\r\n" {
 				t.Errorf("%q: %q", args, out)
 			}
@@ -593,7 +574,7 @@ func TestListWrongArity(t *testing.T) {
 
 func TestListEncodingAndType(t *testing.T) {
 	s := New(DefaultConfig())
-	listExec(s, 1, "RPUSH", "l", "a")
+	storeExec(s, 1, "RPUSH", "l", "a")
 	e := s.keys["l"]
 	o := e.val.(object)
 	if o.typeName() != "list" || o.encoding() != "quicklist" {

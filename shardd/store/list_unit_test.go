@@ -20,10 +20,7 @@ func TestListBlockingContract(t *testing.T) {
 	s.Touched = func(k []byte) { touched = append(touched, string(k)) }
 	const now = 1000
 	run := func(args ...string) string {
-		b := make([][]byte, len(args))
-		for i, a := range args {
-			b[i] = []byte(a)
-		}
+		b := byteArgs(args...)
 		return string(s.Exec(now, b, []byte("prefix:")))
 	}
 	blocked := [][]string{
@@ -40,7 +37,7 @@ func TestListBlockingContract(t *testing.T) {
 		if out := run(args...); out != "prefix:" {
 			t.Errorf("%q appended %q, want nothing", args, out[len("prefix:"):])
 		}
-		if eff := listEffects(t, s); len(eff) != 0 {
+		if eff := takeEffects(t, s); len(eff) != 0 {
 			t.Errorf("%q recorded %q", args, eff)
 		}
 	}
@@ -76,7 +73,7 @@ func TestListBlockingContract(t *testing.T) {
 		if out != "prefix:"+c.reply {
 			t.Errorf("%q replied %q, want %q", c.args, out, "prefix:"+c.reply)
 		}
-		if eff := listEffects(t, s); !reflect.DeepEqual(eff, c.effects) {
+		if eff := takeEffects(t, s); !reflect.DeepEqual(eff, c.effects) {
 			t.Errorf("%q recorded %q, want %q", c.args, eff, c.effects)
 		}
 		if !reflect.DeepEqual(touched, c.touched) {
@@ -94,13 +91,13 @@ func TestListBlockingContract(t *testing.T) {
 
 	// A would-block attempt that finds an expired key records its DEL (the
 	// expiry happened) and still replies nothing.
-	listExec(s, now, "RPUSH", "exp", "x")
+	storeExec(s, now, "RPUSH", "exp", "x")
 	s.setExpire([]byte("exp"), now-1)
 	s.TakeEffects()
 	if out := run("BLPOP", "exp", "0"); out != "prefix:" {
 		t.Errorf("BLPOP on an expired key replied %q", out)
 	}
-	if eff := listEffects(t, s); !reflect.DeepEqual(eff, []string{"DEL exp"}) {
+	if eff := takeEffects(t, s); !reflect.DeepEqual(eff, []string{"DEL exp"}) {
 		t.Errorf("effects %q, want the DEL of the expired key", eff)
 	}
 }
@@ -148,15 +145,15 @@ func TestListTouchAndEffects(t *testing.T) {
 		var touched []string
 		s.Touched = func(k []byte) { touched = append(touched, string(k)) }
 		s.setKey([]byte("s"), []byte("v"), 0)
-		listExec(s, 1, "RPUSH", "l", "x", "y", "z", "w")
-		listExec(s, 1, "RPUSH", "m", "q")
+		storeExec(s, 1, "RPUSH", "l", "x", "y", "z", "w")
+		storeExec(s, 1, "RPUSH", "m", "q")
 		s.TakeEffects()
 		touched = nil
-		listExec(s, 1, strings.Fields(c.args)...)
+		storeExec(s, 1, strings.Fields(c.args)...)
 		if got := strings.Join(touched, " "); got != c.touched {
 			t.Errorf("%s touched %q, want %q", c.args, got, c.touched)
 		}
-		if got := strings.Join(listEffects(t, s), "|"); got != c.effects {
+		if got := strings.Join(takeEffects(t, s), "|"); got != c.effects {
 			t.Errorf("%s recorded %q, want %q", c.args, got, c.effects)
 		}
 	}
@@ -164,7 +161,7 @@ func TestListTouchAndEffects(t *testing.T) {
 
 // TestListRingModel drives listValue's ring buffer against a plain slice.
 func TestListRingModel(t *testing.T) {
-	seed := listSeed(t)
+	seed := int64(testSeed(t, 20260701))
 	r := rand.New(rand.NewSource(seed))
 	for round := 0; round < 200; round++ {
 		l := &listValue{}
@@ -270,68 +267,39 @@ func listCheckRing(t *testing.T, seed int64, l *listValue, model []string) {
 	}
 }
 
-// listSnapshot serializes s completely (7 keys per chunk).
-func listSnapshot(t testing.TB, s *Store) []byte {
-	t.Helper()
-	sn, err := s.BeginSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sn.Close()
-	var buf []byte
-	for {
-		var done bool
-		buf, done = sn.Next(buf, 7)
-		if done {
-			return buf
-		}
-	}
-}
-
 func TestListSnapshotRoundTrip(t *testing.T) {
 	const now = 1000
 	s := New(DefaultConfig())
 	for i := 0; i < 60; i++ {
 		k := fmt.Sprintf("list%d", i)
 		for j := 0; j <= i*3; j++ {
-			listExec(s, now, "RPUSH", k, fmt.Sprintf("e%d", j), "")
+			storeExec(s, now, "RPUSH", k, fmt.Sprintf("e%d", j), "")
 			if j%4 == 0 {
-				listExec(s, now, "LPUSH", k, strings.Repeat("z", j))
+				storeExec(s, now, "LPUSH", k, strings.Repeat("z", j))
 			}
 			if j%5 == 0 {
-				listExec(s, now, "LPOP", k) // wrap the ring
+				storeExec(s, now, "LPOP", k) // wrap the ring
 			}
 		}
 	}
-	listExec(s, now, "RPUSH", "withttl", "a", "b")
+	storeExec(s, now, "RPUSH", "withttl", "a", "b")
 	s.setExpire([]byte("withttl"), now+100000)
 	s.TakeEffects()
 	want := dump(t, s, now)
 
 	// Writes during the snapshot must not leak into it (copy on write).
-	sn, err := s.BeginSnapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf []byte
-	for step := 0; ; step++ {
-		var done bool
-		buf, done = sn.Next(buf, 7)
-		if done {
-			break
-		}
+	buf := takeSnapshot(t, s, 7, func(step int) {
 		k := fmt.Sprintf("list%d", (step*7)%60)
-		listExec(s, now, "LPUSH", k, "during")
-		listExec(s, now, "RPOP", k)
-		listExec(s, now, "LSET", k, "0", "changed")
-		listExec(s, now, "LINSERT", k, "AFTER", "changed", "ins")
-		listExec(s, now, "LREM", k, "0", "")
-		listExec(s, now, "LTRIM", k, "0", "5")
-		listExec(s, now, "LMOVE", k, "moved", "LEFT", "RIGHT")
-		listExec(s, now, "RPOP", fmt.Sprintf("list%d", (step*7+3)%60), "1000")
-		listExec(s, now, "RPUSH", fmt.Sprintf("new%d", step), "x")
-	}
-	sn.Close()
+		storeExec(s, now, "LPUSH", k, "during")
+		storeExec(s, now, "RPOP", k)
+		storeExec(s, now, "LSET", k, "0", "changed")
+		storeExec(s, now, "LINSERT", k, "AFTER", "changed", "ins")
+		storeExec(s, now, "LREM", k, "0", "")
+		storeExec(s, now, "LTRIM", k, "0", "5")
+		storeExec(s, now, "LMOVE", k, "moved", "LEFT", "RIGHT")
+		storeExec(s, now, "RPOP", fmt.Sprintf("list%d", (step*7+3)%60), "1000")
+		storeExec(s, now, "RPUSH", fmt.Sprintf("new%d", step), "x")
+	})
 	s.TakeEffects()
 
 	loaded := New(DefaultConfig())
@@ -346,7 +314,7 @@ func TestListSnapshotRoundTrip(t *testing.T) {
 	}
 	// And a snapshot of the loaded store is the same again.
 	again := New(DefaultConfig())
-	if err := again.LoadSnapshot(bytes.NewReader(listSnapshot(t, loaded))); err != nil {
+	if err := again.LoadSnapshot(bytes.NewReader(takeSnapshot(t, loaded, 7, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if got := dump(t, again, now); got != want {
@@ -354,28 +322,20 @@ func TestListSnapshotRoundTrip(t *testing.T) {
 	}
 }
 
-// listRecord builds one list record by hand: type, key, expiry, then body.
-func listRecord(key string, body ...byte) []byte {
-	b := []byte{recList}
-	b = appendBytes(b, []byte(key))
-	b = append(b, 0) // varint expiry 0
-	return append(b, body...)
-}
-
 func TestListSnapshotCorrupt(t *testing.T) {
 	s := New(DefaultConfig())
-	listExec(s, 1, "RPUSH", "l", "abc", "", "de")
-	valid := listSnapshot(t, s)
+	storeExec(s, 1, "RPUSH", "l", "abc", "", "de")
+	valid := takeSnapshot(t, s, 7, nil)
 	if err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(valid)); err != nil {
 		t.Fatalf("valid snapshot refused: %v", err)
 	}
 	cases := map[string][]byte{
-		"empty list":        append(listRecord("k", 0), recEnd),
-		"count beyond data": append(listRecord("k", 5, 1, 'a', 1, 'b'), recEnd),
-		"absurd count":      append(listRecord("k", 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), recEnd),
-		"absurd string":     append(listRecord("k", 1, 0xff, 0xff, 0xff, 0xff, 0x0f), recEnd),
-		"count overflow":    append(listRecord("k", 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), recEnd),
-		"no end marker":     listRecord("k", 1, 1, 'a'),
+		"empty list":        append(snapRecord(recList, "k", 0), recEnd),
+		"count beyond data": append(snapRecord(recList, "k", 5, 1, 'a', 1, 'b'), recEnd),
+		"absurd count":      append(snapRecord(recList, "k", 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), recEnd),
+		"absurd string":     append(snapRecord(recList, "k", 1, 0xff, 0xff, 0xff, 0xff, 0x0f), recEnd),
+		"count overflow":    append(snapRecord(recList, "k", 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), recEnd),
+		"no end marker":     snapRecord(recList, "k", 1, 1, 'a'),
 	}
 	for i := 0; i < len(valid)-1; i++ {
 		cases[fmt.Sprintf("truncated at %d", i)] = valid[:i]
@@ -390,11 +350,11 @@ func TestListSnapshotCorrupt(t *testing.T) {
 
 func FuzzLoadSnapshotList(f *testing.F) {
 	s := New(DefaultConfig())
-	listExec(s, 1, "RPUSH", "l", "abc", "", "de")
-	listExec(s, 1, "RPUSH", "m", "x")
-	f.Add(listSnapshot(f, s))
-	f.Add(append(listRecord("k", 0), recEnd))
-	f.Add(append(listRecord("k", 2, 1, 'a', 0), recEnd))
+	storeExec(s, 1, "RPUSH", "l", "abc", "", "de")
+	storeExec(s, 1, "RPUSH", "m", "x")
+	f.Add(takeSnapshot(f, s, 7, nil))
+	f.Add(append(snapRecord(recList, "k", 0), recEnd))
+	f.Add(append(snapRecord(recList, "k", 2, 1, 'a', 0), recEnd))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := New(DefaultConfig())
 		if err := s.LoadSnapshot(bytes.NewReader(data)); err != nil {
@@ -407,7 +367,7 @@ func FuzzLoadSnapshotList(f *testing.F) {
 		}
 		want := dump(t, s, 1)
 		again := New(DefaultConfig())
-		if err := again.LoadSnapshot(bytes.NewReader(listSnapshot(t, s))); err != nil {
+		if err := again.LoadSnapshot(bytes.NewReader(takeSnapshot(t, s, 7, nil))); err != nil {
 			t.Fatalf("re-snapshot refused: %v", err)
 		}
 		if got := dump(t, again, 1); got != want {
@@ -416,37 +376,19 @@ func FuzzLoadSnapshotList(f *testing.F) {
 	})
 }
 
-// BenchmarkListPushPop measures the hot path: LPUSH then RPOP on one key.
-func BenchmarkListPushPop(b *testing.B) {
-	s := New(DefaultConfig())
-	push := [][]byte{[]byte("LPUSH"), []byte("mylist"), []byte("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")}
-	pop := [][]byte{[]byte("RPOP"), []byte("mylist")}
-	out := make([]byte, 0, 256)
-	for i := 0; i < 100; i++ {
-		s.Exec(1, push, out[:0])
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		out = s.Exec(1, push, out[:0])
-		out = s.Exec(1, pop, out[:0])
-		s.TakeEffects()
-	}
-}
-
 // TestListExpiredKey: an expired list is gone for every command; on a
 // master the expiry is recorded (DEL) before the command's own effect, on a
 // replica the key is only hidden.
 func TestListExpiredKey(t *testing.T) {
 	const now = 5000
 	s := New(DefaultConfig())
-	listExec(s, now, "RPUSH", "k", "old1", "old2")
+	storeExec(s, now, "RPUSH", "k", "old1", "old2")
 	s.setExpire([]byte("k"), now-1)
 	s.TakeEffects()
-	if got := listExec(s, now, "LPUSH", "k", "new"); got != ":1\r\n" {
+	if got := storeExec(s, now, "LPUSH", "k", "new"); got != ":1\r\n" {
 		t.Fatalf("LPUSH on an expired list: %q", got)
 	}
-	if eff := listEffects(t, s); !reflect.DeepEqual(eff, []string{"DEL k", "LPUSH k new"}) {
+	if eff := takeEffects(t, s); !reflect.DeepEqual(eff, []string{"DEL k", "LPUSH k new"}) {
 		t.Fatalf("effects %q", eff)
 	}
 	if e := s.keys["k"]; e.exp != 0 {
@@ -454,12 +396,12 @@ func TestListExpiredKey(t *testing.T) {
 	}
 
 	// A TTL survives in-place changes.
-	listExec(s, now, "RPUSH", "ttl", "a", "b", "c")
+	storeExec(s, now, "RPUSH", "ttl", "a", "b", "c")
 	s.setExpire([]byte("ttl"), now+1000)
 	for _, cmd := range [][]string{{"LPUSH", "ttl", "x"}, {"LPOP", "ttl"}, {"LSET", "ttl", "0", "y"},
 		{"LINSERT", "ttl", "AFTER", "y", "z"}, {"LREM", "ttl", "1", "z"}, {"LTRIM", "ttl", "0", "1"},
 		{"LMOVE", "ttl", "ttl", "LEFT", "RIGHT"}} {
-		listExec(s, now, cmd...)
+		storeExec(s, now, cmd...)
 		if e := s.keys["ttl"]; e.exp != now+1000 {
 			t.Fatalf("%q lost the TTL (%d)", cmd, e.exp)
 		}
@@ -468,20 +410,20 @@ func TestListExpiredKey(t *testing.T) {
 	rcfg := DefaultConfig()
 	rcfg.Replica = true
 	r := New(rcfg)
-	listExec(r, now, "RPUSH", "k", "a")
+	storeExec(r, now, "RPUSH", "k", "a")
 	r.setExpire([]byte("k"), now-1)
 	r.TakeEffects()
 	for _, c := range []struct{ cmd, want string }{
 		{"LRANGE k 0 -1", "*0\r\n"}, {"LLEN k", ":0\r\n"}, {"LINDEX k 0", "$-1\r\n"}, {"LPOS k a", "$-1\r\n"},
 	} {
-		if got := listExec(r, now, strings.Fields(c.cmd)...); got != c.want {
+		if got := storeExec(r, now, strings.Fields(c.cmd)...); got != c.want {
 			t.Errorf("replica %s = %q, want %q", c.cmd, got, c.want)
 		}
 	}
 	if _, ok := r.keys["k"]; !ok {
 		t.Error("a replica deleted an expired key by itself")
 	}
-	if eff := listEffects(t, r); len(eff) != 0 {
+	if eff := takeEffects(t, r); len(eff) != 0 {
 		t.Errorf("a replica recorded %q", eff)
 	}
 }

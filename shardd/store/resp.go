@@ -8,12 +8,8 @@ import (
 	"github.com/shoal-kv/shoal/proto"
 )
 
-// appendCommand encodes an effect as a RESP multibulk request.
-func appendCommand(dst []byte, args [][]byte) []byte {
-	return proto.AppendCommand(dst, args...)
-}
-
-// effectReader decodes the effects recorded by appendCommand.
+// effectReader decodes the effects recorded by Store.propagate
+// (proto.AppendCommand).
 type effectReader struct {
 	src bytes.Reader
 	r   *proto.Reader
@@ -50,8 +46,3 @@ func (e *effectReader) next() ([][]byte, error) {
 	}
 	return args, err
 }
-
-// Short names the type files use for building nested replies.
-func respBulk(dst, b []byte) []byte              { return proto.AppendBulk(dst, b) }
-func respBulkString(dst []byte, s string) []byte { return proto.AppendBulkString(dst, s) }
-func respArray(dst []byte, n int) []byte         { return proto.AppendArray(dst, n) }

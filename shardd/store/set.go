@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -89,7 +88,7 @@ func (v *setValue) hasInt(n int64) bool {
 
 func (v *setValue) hasStr(s string) bool {
 	if v.idx == nil {
-		n, ok := hashsetParseInt(s)
+		n, ok := parseIntString(s)
 		return ok && v.hasInt(n)
 	}
 	_, ok := v.idx[s]
@@ -147,7 +146,7 @@ func (v *setValue) add(b []byte) bool {
 // addStr adds a member given as an (immutable, shareable) string.
 func (v *setValue) addStr(s string) bool {
 	if v.idx == nil {
-		if n, ok := hashsetParseInt(s); ok {
+		if n, ok := parseIntString(s); ok {
 			return v.addInt(n)
 		}
 		v.convert()
@@ -219,7 +218,7 @@ func (v *setValue) removeInt(n int64) bool {
 
 func (v *setValue) removeStr(s string) bool {
 	if v.idx == nil {
-		n, ok := hashsetParseInt(s)
+		n, ok := parseIntString(s)
 		return ok && v.removeInt(n)
 	}
 	i, ok := v.idx[s]
@@ -288,8 +287,7 @@ func (e setElem) String() string {
 // setAppendElem appends e as a bulk string.
 func setAppendElem(out []byte, e setElem) []byte {
 	if e.isInt {
-		var buf [20]byte
-		return proto.AppendBulk(out, strconv.AppendInt(buf[:0], e.n, 10))
+		return proto.AppendBulkInt(out, e.n)
 	}
 	return proto.AppendBulkString(out, e.s)
 }
@@ -297,9 +295,8 @@ func setAppendElem(out []byte, e setElem) []byte {
 // appendAll appends every member as bulk strings, in iteration order.
 func (v *setValue) appendAll(out []byte) []byte {
 	if v.idx == nil {
-		var buf [20]byte
 		for _, n := range v.ints {
-			out = proto.AppendBulk(out, strconv.AppendInt(buf[:0], n, 10))
+			out = proto.AppendBulkInt(out, n)
 		}
 		return out
 	}
@@ -325,30 +322,18 @@ func (v *setValue) appendSnapshot(dst []byte) []byte {
 	dst = append(dst, 1)
 	dst = binary.AppendUvarint(dst, uint64(len(v.members)))
 	for _, s := range v.members {
-		dst = hashAppendString(dst, s)
+		dst = appendBytes(dst, s)
 	}
 	return dst
 }
 
 func decodeSet(r *snapReader) object {
-	enc := r.byte()
-	n := r.count()
-	if r.err != nil {
-		return nil
-	}
-	switch {
-	case enc > 1:
-		r.fail(fmt.Errorf("set encoding %d", enc))
-	case n == 0:
-		r.fail(errors.New("empty set"))
-	case enc == 0 && n > setMaxIntsetEntries:
-		r.fail(fmt.Errorf("intset of %d members", n))
-	}
-	if r.err != nil {
+	big, n, ok := r.encodedHeader("set", "intset", "members", setMaxIntsetEntries)
+	if !ok {
 		return nil
 	}
 	v := &setValue{}
-	if enc == 0 {
+	if !big {
 		v.ints = make([]int64, 0, n)
 		for i := 0; i < n; i++ {
 			x := r.varint()
@@ -391,19 +376,19 @@ func registerSets(m map[string]Cmd) {
 	register(m, "spop", spopCmd)
 	register(m, "srandmember", srandmemberCmd)
 	register(m, "smove", smoveCmd)
-	register(m, "sinter", sinterCmd)
+	register(m, "sinter", func(c *Call) { setOpCmd(c, false, setInter) })
 	register(m, "sintercard", sintercardCmd)
-	register(m, "sinterstore", sinterstoreCmd)
-	register(m, "sunion", sunionCmd)
-	register(m, "sunionstore", sunionstoreCmd)
-	register(m, "sdiff", sdiffCmd)
-	register(m, "sdiffstore", sdiffstoreCmd)
+	register(m, "sinterstore", func(c *Call) { setOpCmd(c, true, setInter) })
+	register(m, "sunion", func(c *Call) { setOpCmd(c, false, setUnion) })
+	register(m, "sunionstore", func(c *Call) { setOpCmd(c, true, setUnion) })
+	register(m, "sdiff", func(c *Call) { setOpCmd(c, false, setDiff) })
+	register(m, "sdiffstore", func(c *Call) { setOpCmd(c, true, setDiff) })
 	register(m, "sscan", sscanCmd)
 }
 
 // SADD key member [member ...]
 func saddCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -429,7 +414,7 @@ func saddCmd(c *Call) {
 
 // SREM key member [member ...]
 func sremCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -460,7 +445,7 @@ func sremCmd(c *Call) {
 
 // SMEMBERS key (Redis 7.0 runs it as a one-key SINTER).
 func smembersCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -477,7 +462,7 @@ func smembersCmd(c *Call) {
 
 // SISMEMBER key member
 func sismemberCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -493,7 +478,7 @@ func sismemberCmd(c *Call) {
 
 // SMISMEMBER key member [member ...]
 func smismemberCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -512,7 +497,7 @@ func smismemberCmd(c *Call) {
 
 // SCARD key
 func scardCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, found, ok := getObject[*setValue](c, c.Args[1])
@@ -528,7 +513,7 @@ func scardCmd(c *Call) {
 
 // SPOP key [count]: propagated as SREM key <the popped members>.
 func spopCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) == 3 {
@@ -602,7 +587,7 @@ func spopCount(c *Call) {
 		// Few members remain: build a new set of them (whose encoding is
 		// decided afresh, as Redis's dbOverwrite of a new set) and return
 		// the others.
-		keep := hashsetSample(size, remaining)
+		keep := randSample(size, remaining)
 		ns := &setValue{}
 		for _, i := range keep {
 			ns.addElem(v.elemAt(i))
@@ -634,7 +619,7 @@ func setAppendAsUnion(c *Call, v *setValue) {
 	if v.idx != nil && len(v.members) <= setMaxIntsetEntries {
 		ints := make([]int64, 0, len(v.members))
 		for _, s := range v.members {
-			n, ok := hashsetParseInt(s)
+			n, ok := parseIntString(s)
 			if !ok {
 				break
 			}
@@ -651,7 +636,7 @@ func setAppendAsUnion(c *Call, v *setValue) {
 
 // SRANDMEMBER key [count]
 func srandmemberCmd(c *Call) {
-	if !hashsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) == 3 {
@@ -674,50 +659,19 @@ func srandmemberCmd(c *Call) {
 }
 
 func srandmemberCount(c *Call) {
-	l, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	if l == math.MinInt64 {
-		c.Err(hashsetRangeErr)
-		return
-	}
-	v, found, ok := getObject[*setValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found || l == 0 {
-		c.Array(0)
-		return
-	}
-	size := v.length()
-	if l < 0 {
-		count := -l
-		if count > hashsetMaxRandCount {
-			c.Err("ERR value is out of range")
-			return
+	randCountCmd(c, "", func(v *setValue, _ bool) randPicker {
+		return randPicker{
+			size: v.length(), per: 1, maxRepeat: hashsetMaxRandCount,
+			emit:   func(i int) { c.Out = setAppendElem(c.Out, v.elemAt(i)) },
+			all:    func() { c.Out = v.appendAll(c.Out) },
+			sample: func(k int) []int { return randSample(v.length(), k) },
 		}
-		c.Array(int(count))
-		for ; count > 0; count-- {
-			c.Out = setAppendElem(c.Out, v.elemAt(rand.IntN(size)))
-		}
-		return
-	}
-	if l >= int64(size) {
-		c.Array(size)
-		c.Out = v.appendAll(c.Out)
-		return
-	}
-	idx := hashsetSample(size, int(l))
-	c.Array(len(idx))
-	for _, i := range idx {
-		c.Out = setAppendElem(c.Out, v.elemAt(i))
-	}
+	})
 }
 
 // SMOVE source destination member
 func smoveCmd(c *Call) {
-	if !hashsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	srcKey, dstKey, member := c.Args[1], c.Args[2], c.Args[3]
@@ -784,29 +738,29 @@ func setLookupAll(c *Call, keys [][]byte) ([]*setValue, bool) {
 	return sets, true
 }
 
-// setStore stores res under dst (replacing whatever was there, TTL
-// included) or deletes dst when res is empty, and replies the cardinality.
-func setStore(c *Call, dst []byte, res *setValue) {
-	c.S.lookup(c.Now, dst) // an expired destination goes first
-	if res != nil && res.length() > 0 {
-		c.S.setKey(dst, res, 0)
-		c.Int(int64(res.length()))
-		c.Touch(dst)
-		c.PropagateSelf()
+// setOpCmd runs SINTER, SUNION, SDIFF (key [key ...]) and their STORE
+// forms (destination key [key ...]) with op.
+func setOpCmd(c *Call, store bool, op func(c *Call, keys [][]byte, dst []byte)) {
+	if !store {
+		if c.arity(2) {
+			op(c, c.Args[1:], nil)
+		}
 		return
 	}
-	c.Int(0)
-	if c.S.removeKey(string(dst)) {
-		c.Touch(dst)
-		c.PropagateSelf()
+	if c.arity(3) {
+		op(c, c.Args[2:], c.Args[1])
 	}
 }
 
-// setInter runs SINTER, SINTERSTORE (dst != nil) and SINTERCARD (cardOnly)
+func setInter(c *Call, keys [][]byte, dst []byte) { setInterGeneric(c, keys, dst, false, 0) }
+func setUnion(c *Call, keys [][]byte, dst []byte) { setUnionDiff(c, keys, dst, false) }
+func setDiff(c *Call, keys [][]byte, dst []byte)  { setUnionDiff(c, keys, dst, true) }
+
+// setInterGeneric runs SINTER, SINTERSTORE (dst != nil) and SINTERCARD (cardOnly)
 // as Redis 7.0's sinterGenericCommand does: every key is type-checked, a
 // missing key makes the result empty, the smallest set (stable order among
 // equals) is iterated and each member checked against the others.
-func setInter(c *Call, keys [][]byte, dst []byte, cardOnly bool, limit int64) {
+func setInterGeneric(c *Call, keys [][]byte, dst []byte, cardOnly bool, limit int64) {
 	sets, ok := setLookupAll(c, keys)
 	if !ok {
 		return
@@ -814,7 +768,7 @@ func setInter(c *Call, keys [][]byte, dst []byte, cardOnly bool, limit int64) {
 	if slices.Contains(sets, nil) || len(sets) == 0 {
 		switch {
 		case dst != nil:
-			setStore(c, dst, nil)
+			storeResult(c, dst, nil)
 		case cardOnly:
 			c.Int(0)
 		default:
@@ -859,32 +813,16 @@ scan:
 	case cardOnly:
 		c.Int(card)
 	case dst != nil:
-		setStore(c, dst, res)
+		storeResult(c, dst, res)
 	default:
 		c.Array(int(card))
 		c.Out = append(c.Out, out...)
 	}
 }
 
-// SINTER key [key ...]
-func sinterCmd(c *Call) {
-	if !hashsetArity(c, 2) {
-		return
-	}
-	setInter(c, c.Args[1:], nil, false, 0)
-}
-
-// SINTERSTORE destination key [key ...]
-func sinterstoreCmd(c *Call) {
-	if !hashsetArity(c, 3) {
-		return
-	}
-	setInter(c, c.Args[2:], c.Args[1], false, 0)
-}
-
 // SINTERCARD numkeys key [key ...] [LIMIT limit]
 func sintercardCmd(c *Call) {
-	if !hashsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	numkeys, ok := ParseInt(c.Args[1])
@@ -911,7 +849,7 @@ func sintercardCmd(c *Call) {
 			return
 		}
 	}
-	setInter(c, c.Args[2:2+int(numkeys)], nil, true, limit)
+	setInterGeneric(c, c.Args[2:2+int(numkeys)], nil, true, limit)
 }
 
 // setUnionDiff runs SUNION, SDIFF and their STORE forms as Redis 7.0's
@@ -982,64 +920,16 @@ func setUnionDiff(c *Call, keys [][]byte, dst []byte, diff bool) {
 		}
 	}
 	if dst != nil {
-		setStore(c, dst, res)
+		storeResult(c, dst, res)
 		return
 	}
 	c.Array(res.length())
 	c.Out = res.appendAll(c.Out)
 }
 
-// SUNION key [key ...]
-func sunionCmd(c *Call) {
-	if !hashsetArity(c, 2) {
-		return
-	}
-	setUnionDiff(c, c.Args[1:], nil, false)
-}
-
-// SUNIONSTORE destination key [key ...]
-func sunionstoreCmd(c *Call) {
-	if !hashsetArity(c, 3) {
-		return
-	}
-	setUnionDiff(c, c.Args[2:], c.Args[1], false)
-}
-
-// SDIFF key [key ...]
-func sdiffCmd(c *Call) {
-	if !hashsetArity(c, 2) {
-		return
-	}
-	setUnionDiff(c, c.Args[1:], nil, true)
-}
-
-// SDIFFSTORE destination key [key ...]
-func sdiffstoreCmd(c *Call) {
-	if !hashsetArity(c, 3) {
-		return
-	}
-	setUnionDiff(c, c.Args[2:], c.Args[1], true)
-}
-
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 func sscanCmd(c *Call) {
-	if !hashsetArity(c, 3) {
-		return
-	}
-	cur, ok := hashsetParseCursor(c.Args[2])
-	if !ok {
-		c.Err(ErrInvalidCurs)
-		return
-	}
-	v, found, ok := getObject[*setValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found {
-		c.Out = append(c.Out, hashsetEmptyScan...)
-		return
-	}
-	pat, usePat, count, ok := hashsetScanOptions(c, 3)
+	v, cur, opts, ok := scanKeyArgs[*setValue](c)
 	if !ok {
 		return
 	}
@@ -1048,29 +938,28 @@ func sscanCmd(c *Call) {
 		// An intset is returned whole, whatever the cursor (as Redis does).
 		for _, n := range v.ints {
 			s := strconv.FormatInt(n, 10)
-			if !usePat || hashsetMatch(pat, s) {
+			if opts.match(s) {
 				out = append(out, s)
 			}
 		}
-		hashsetScanReply(c, 0, out)
+		scanReply(c, 0, out)
 		return
 	}
-	var buf [20]byte
-	next, ok := scanStep(c, strconv.AppendUint(buf[:0], cur, 10), v, func(yield func(string) bool) {
+	next, ok := scanStep(c, cur, v, func(yield func(string) bool) {
 		for s := range v.idx {
 			if !yield(s) {
 				return
 			}
 		}
-	}, count, func(s string) {
-		if v.hasStr(s) && (!usePat || hashsetMatch(pat, s)) {
+	}, opts.count, func(s string) {
+		if v.hasStr(s) && opts.match(s) {
 			out = append(out, s)
 		}
 	})
 	if !ok {
 		return
 	}
-	hashsetScanReply(c, next, out)
+	scanReply(c, next, out)
 }
 
 // A plain set is a valid input of ZUNION/ZINTER/ZDIFF (every member scored

@@ -10,7 +10,7 @@ import (
 
 func TestSetBasics(t *testing.T) {
 	d := newDiffEnv(t)
-	hashsetSetString(d, "str", "x")
+	d.setString("str", "x")
 	d.run(`
 SADD s 3 1 2
 SADD s 2 5 -7 0
@@ -44,7 +44,7 @@ SISMEMBER u ""
 SREM u ""
 SCARD u
 `)
-	d.checkEncodings("s", "t", "u")
+	d.checkEncodings(false, "s", "t", "u")
 	d.run(`
 SADD str a
 SREM str a
@@ -81,7 +81,7 @@ func TestSetEncodings(t *testing.T) {
 	// Members that are not canonical integers make a hashtable.
 	for i, m := range []string{"01", "-0", "+1", " 1", "1 ", "1.0", "9223372036854775808", "-9223372036854775809", "0x1", "a", ""} {
 		d.run(fmt.Sprintf(`SADD n%d 1 "%s" 2`, i, m))
-		d.checkEncodings(fmt.Sprintf("n%d", i))
+		d.checkEncodings(false, fmt.Sprintf("n%d", i))
 	}
 	d.run(`
 SADD i -1 0 9223372036854775807 -9223372036854775808 5
@@ -90,10 +90,10 @@ SADD h 3 1 a 2
 SREM h a
 ~ SMEMBERS h
 `)
-	d.checkEncodings("i", "h")
+	d.checkEncodings(false, "i", "h")
 	// 512 integers stay an intset, the 513th converts for good.
 	d.run("SADD big " + hashsetSeq("", 1000, 512, false))
-	d.checkEncodings("big")
+	d.checkEncodings(false, "big")
 	d.run(`
 SMEMBERS big
 SSCAN big 0 COUNT 1
@@ -101,7 +101,7 @@ SSCAN big 0 MATCH 11?
 SADD big 1
 SADD big 7
 `)
-	d.checkEncodings("big")
+	d.checkEncodings(false, "big")
 	d.run("SREM big " + hashsetSeq("", 1000, 500, false))
 	d.run(`
 ~ SMEMBERS big
@@ -109,11 +109,11 @@ SCARD big
 SISMEMBER big 1511
 SISMEMBER big 1000
 `)
-	d.checkEncodings("big")
+	d.checkEncodings(false, "big")
 	d.run("SADD many " + hashsetSeq("", 0, 600, false))
-	d.checkEncodings("many")
+	d.checkEncodings(false, "many")
 	d.run("SADD mixed " + hashsetSeq("m", 0, 100, false) + " " + hashsetSeq("", 0, 100, false))
-	d.checkEncodings("mixed")
+	d.checkEncodings(false, "mixed")
 	d.run(`
 ~ SMEMBERS many
 ~ SMEMBERS mixed
@@ -125,7 +125,7 @@ SMISMEMBER mixed 5 m5 05 x
 
 func TestSetAlgebra(t *testing.T) {
 	d := newDiffEnv(t)
-	hashsetSetString(d, "str", "x")
+	d.setString("str", "x")
 	d.run(`
 SADD a 1 2 3 4 5
 SADD b 4 5 6 7
@@ -219,7 +219,7 @@ SMEMBERS str
 SUNIONSTORE str nokey
 SMEMBERS str
 `)
-	d.checkEncodings("d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "a", "str")
+	d.checkEncodings(false, "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "a", "str")
 
 	// SDIFF's second algorithm (first set large against small others) builds
 	// the result from the whole first set: a non-integer that is later
@@ -235,7 +235,7 @@ SDIFFSTORE pd2 p q nokey r
 SDIFFSTORE pd3 p q
 SMEMBERS pd3
 `)
-	d.checkEncodings("pd", "pd2", "pd3")
+	d.checkEncodings(false, "pd", "pd2", "pd3")
 	// A union of more than 512 integers is a hashtable.
 	d.run("SADD n1 " + hashsetSeq("", 0, 300, false))
 	d.run("SADD n2 " + hashsetSeq("", 300, 300, false))
@@ -247,7 +247,7 @@ SCARD n4
 SINTERSTORE n5 n3 n1
 SCARD n5
 `)
-	d.checkEncodings("n1", "n2", "n3", "n4", "n5")
+	d.checkEncodings(false, "n1", "n2", "n3", "n4", "n5")
 	d.run(`
 SMEMBERS n4
 SMEMBERS n5
@@ -256,7 +256,7 @@ SMEMBERS n5
 
 func TestSetSmove(t *testing.T) {
 	d := newDiffEnv(t)
-	hashsetSetString(d, "str", "x")
+	d.setString("str", "x")
 	d.run(`
 SMOVE nokey str x
 SMOVE nokey d x
@@ -282,7 +282,7 @@ SMOVE f g 3
 SMEMBERS f
 SMEMBERS g
 `)
-	d.checkEncodings("s", "d", "e", "f", "g")
+	d.checkEncodings(false, "s", "d", "e", "f", "g")
 }
 
 func TestSetScan(t *testing.T) {
@@ -320,18 +320,18 @@ SADD h a b c "" 1
 	seen := map[string]int{}
 	cursor := "0"
 	for i := 0; ; i++ {
-		r := []byte(hashsetExec(s, "SSCAN", "big", cursor, "COUNT", "13"))
+		r := []byte(storeExec(s, 1, "SSCAN", "big", cursor, "COUNT", "13"))
 		top, ok := splitFrames(r)
 		if !ok || len(top) != 2 {
 			t.Fatalf("SSCAN reply %q", r)
 		}
-		cursor = hashsetFrames(t, append([]byte("*1\r\n"), top[0]...))[0]
-		for _, m := range hashsetFrames(t, top[1]) {
+		cursor = bulkTexts(t, append([]byte("*1\r\n"), top[0]...))[0]
+		for _, m := range bulkTexts(t, top[1]) {
 			seen[m]++
 		}
 		if i == 5 {
-			hashsetExec(s, "SREM", "big", "m699", "m698")
-			hashsetExec(s, "SADD", "big", "new1", "new2")
+			storeExec(s, 1, "SREM", "big", "m699", "m698")
+			storeExec(s, 1, "SADD", "big", "new1", "new2")
 		}
 		if cursor == "0" {
 			break
@@ -380,7 +380,7 @@ SADD u a b c
 ~ SPOP u 3
 SCARD u
 `)
-	d.checkEncodings("s", "t", "u")
+	d.checkEncodings(false, "s", "t", "u")
 
 	// Random replies: shape, counts, uniqueness and membership.
 	s := New(DefaultConfig())
@@ -391,11 +391,11 @@ SCARD u
 		"SADD k " + hashsetSeq("x", 0, 600, false),
 	} {
 		s.removeKey("k")
-		hashsetExec(s, strings.Fields(setup)...)
-		members := hashsetFrames(t, []byte(hashsetExec(s, "SMEMBERS", "k")))
+		storeExec(s, 1, strings.Fields(setup)...)
+		members := bulkTexts(t, []byte(storeExec(s, 1, "SMEMBERS", "k")))
 		size := len(members)
 		for _, count := range []int{1, 2, 3, 5, 9, 10, 11, -1, -5, -30, 150, 199, 599, 600, 601} {
-			elems := hashsetFrames(t, []byte(hashsetExec(s, "SRANDMEMBER", "k", strconv.Itoa(count))))
+			elems := bulkTexts(t, []byte(storeExec(s, 1, "SRANDMEMBER", "k", strconv.Itoa(count))))
 			want := count
 			if count < 0 {
 				want = -count
@@ -434,12 +434,12 @@ SCARD u
 		{"SADD k " + hashsetSeq("x", 0, 700, false), 10},
 	} {
 		s.removeKey("k")
-		hashsetExec(s, strings.Fields(tc.setup)...)
-		before := hashsetFrames(t, []byte(hashsetExec(s, "SMEMBERS", "k")))
+		storeExec(s, 1, strings.Fields(tc.setup)...)
+		before := bulkTexts(t, []byte(storeExec(s, 1, "SMEMBERS", "k")))
 		s.TakeEffects()
-		popped := hashsetFrames(t, []byte(hashsetExec(s, "SPOP", "k", strconv.Itoa(tc.count))))
+		popped := bulkTexts(t, []byte(storeExec(s, 1, "SPOP", "k", strconv.Itoa(tc.count))))
 		eff, n := s.TakeEffects()
-		after := hashsetFrames(t, []byte(hashsetExec(s, "SMEMBERS", "k")))
+		after := bulkTexts(t, []byte(storeExec(s, 1, "SMEMBERS", "k")))
 		if len(popped) != min(tc.count, len(before)) || len(popped)+len(after) != len(before) {
 			t.Errorf("SPOP %d of %d: popped %d, %d left", tc.count, len(before), len(popped), len(after))
 		}
@@ -464,8 +464,8 @@ SADD s a 1 2 3 4 5 6 7 8 9 10 11 12
 SREM s a
 ? SPOP s 10
 `)
-	want := hashsetRedisEncoding(d, "s")
-	if got := hashsetEncoding(d.master, "s"); want != "intset" || got != want {
+	want := redisEncoding(d, "s")
+	if got := storeEncoding(d.master, "s"); want != "intset" || got != want {
 		t.Errorf("after SPOP: redis %s, shoal %s", want, got)
 	}
 	// The replica got SREMs: same members (checked by run).
@@ -474,7 +474,7 @@ SADD t a 1 2 3 4 5 6 7 8 9 10 11 12
 SREM t a
 ? SPOP t 2
 `)
-	d.checkEncodings("t")
+	d.checkEncodings(false, "t")
 }
 
 func TestSetTouchAndEffects(t *testing.T) {
@@ -505,7 +505,7 @@ func TestSetTouchAndEffects(t *testing.T) {
 	}
 	for _, c := range cases {
 		touched = nil
-		hashsetExec(s, strings.Fields(c.cmd)...)
+		storeExec(s, 1, strings.Fields(c.cmd)...)
 		_, n := s.TakeEffects()
 		if strings.Join(touched, " ") != c.touched || n != c.effects {
 			t.Errorf("%s: touched %v, %d effects; want %q, %d effects", c.cmd, touched, n, c.touched, c.effects)
@@ -523,7 +523,7 @@ func TestSetNoPanicOnShortArgs(t *testing.T) {
 		"sdiffstore", "sscan"} {
 		for n := 1; n <= 3; n++ {
 			args := []string{name, "k", "m"}[:n]
-			r := hashsetExec(s, args...)
+			r := storeExec(s, 1, args...)
 			if r == "" {
 				t.Errorf("%v: no reply", args)
 			}

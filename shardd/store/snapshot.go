@@ -155,18 +155,11 @@ const (
 // appendRecord serializes one key: type byte, key, expiry, value.
 func appendRecord(dst []byte, key string, e entry) []byte {
 	var typ byte
-	switch v := e.val.(type) {
+	switch e.val.(type) {
 	case []byte:
 		typ = recString
-		dst = append(dst, typ)
-		dst = appendBytes(dst, []byte(key))
-		dst = binary.AppendVarint(dst, e.exp)
-		return appendBytes(dst, v)
 	case rawString:
-		dst = append(dst, recRaw)
-		dst = appendBytes(dst, []byte(key))
-		dst = binary.AppendVarint(dst, e.exp)
-		return appendBytes(dst, v)
+		typ = recRaw
 	case *hashValue:
 		typ = recHash
 	case *listValue:
@@ -179,13 +172,20 @@ func appendRecord(dst []byte, key string, e entry) []byte {
 		panic(fmt.Sprintf("store: snapshot of unknown value type %T", e.val))
 	}
 	dst = append(dst, typ)
-	dst = appendBytes(dst, []byte(key))
+	dst = appendBytes(dst, key)
 	dst = binary.AppendVarint(dst, e.exp)
+	switch v := e.val.(type) {
+	case []byte:
+		return appendBytes(dst, v)
+	case rawString:
+		return appendBytes(dst, v)
+	}
 	return e.val.(object).appendSnapshot(dst)
 }
 
-// appendBytes appends a uvarint length and b.
-func appendBytes(dst, b []byte) []byte {
+// appendBytes appends a uvarint length and b: a string in the snapshot
+// format (snapReader.bytes reads it).
+func appendBytes[T ~string | ~[]byte](dst []byte, b T) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
 }
@@ -239,6 +239,12 @@ func (r *snapReader) varint() int64 {
 // maxSnapString bounds one string in a snapshot (proto-max-bulk-len).
 const maxSnapString = 512 << 20
 
+// snapChunk is the most bytes reads ahead of the data actually read: a
+// string's buffer starts at this size and doubles as its bytes arrive, so
+// a corrupt length cannot make LoadSnapshot allocate much more than twice
+// the input it really has.
+const snapChunk = 64 << 10
+
 func (r *snapReader) bytes() []byte {
 	n := r.uvarint()
 	if r.err != nil {
@@ -248,10 +254,20 @@ func (r *snapReader) bytes() []byte {
 		r.fail(fmt.Errorf("string of %d bytes", n))
 		return nil
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.r, b); err != nil {
-		r.fail(err)
-		return nil
+	b := make([]byte, 0, min(n, snapChunk))
+	for uint64(len(b)) < n {
+		if len(b) == cap(b) {
+			// The last buffer is exactly n bytes: no slack is kept.
+			nb := make([]byte, len(b), min(n, 2*uint64(cap(b))))
+			copy(nb, b)
+			b = nb
+		}
+		k, err := io.ReadFull(r.r, b[len(b):cap(b)])
+		b = b[:len(b)+k]
+		if err != nil {
+			r.fail(err)
+			return nil
+		}
 	}
 	return b
 }
@@ -264,6 +280,27 @@ func (r *snapReader) count() int {
 		return 0
 	}
 	return int(n)
+}
+
+// encodedHeader reads the header of a hash, set or sorted set: its encoding
+// byte (0 for the small encoding, 1 for the big one) and its element count,
+// refusing another encoding, an empty collection (Redis never keeps one)
+// and a small encoding holding more than maxSmall elements. name and small
+// name the type and its small encoding in errors ("hash", "listpack hash").
+// ok is false after a failure.
+func (r *snapReader) encodedHeader(name, small, unit string, maxSmall int) (big bool, n int, ok bool) {
+	enc := r.byte()
+	n = r.count()
+	switch {
+	case r.err != nil:
+	case enc > 1:
+		r.fail(fmt.Errorf("%s encoding %d", name, enc))
+	case n == 0:
+		r.fail(fmt.Errorf("empty %s", name))
+	case enc == 0 && n > maxSmall:
+		r.fail(fmt.Errorf("%s of %d %s", small, n, unit))
+	}
+	return enc == 1, n, r.err == nil
 }
 
 // LoadSnapshot replaces the keyspace with the snapshot read from rd.

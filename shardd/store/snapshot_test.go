@@ -2,52 +2,14 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// snapExec runs one command on s at now and discards its effects.
-func snapExec(s *Store, now int64, args ...string) string {
-	b := make([][]byte, len(args))
-	for i, a := range args {
-		b[i] = []byte(a)
-	}
-	out := string(s.Exec(now, b, nil))
-	s.TakeEffects()
-	return out
-}
-
-// snapTake writes a whole snapshot of s, chunk keys at a time, calling
-// between(i) after each chunk.
-func snapTake(t testing.TB, s *Store, sn *Snapshot, chunk int, between func(i int)) []byte {
-	t.Helper()
-	var buf []byte
-	for i := 0; ; i++ {
-		var done bool
-		buf, done = sn.Next(buf, chunk)
-		if done {
-			break
-		}
-		if between != nil {
-			between(i)
-		}
-	}
-	sn.Close()
-	return buf
-}
-
-// snapLoad loads a snapshot into a fresh store.
-func snapLoad(t testing.TB, buf []byte) *Store {
-	t.Helper()
-	s := New(DefaultConfig())
-	if err := s.LoadSnapshot(bytes.NewReader(buf)); err != nil {
-		t.Fatalf("LoadSnapshot: %v", err)
-	}
-	return s
-}
 
 // snapFillStrings fills s with n string keys of every encoding, some with a
 // TTL, some raw (appended to).
@@ -56,19 +18,19 @@ func snapFillStrings(s *Store, now int64, n int) {
 		k := "key:" + strconv.Itoa(i)
 		switch i % 6 {
 		case 0:
-			snapExec(s, now, "SET", k, strconv.Itoa(i))
+			storeExec(s, now, "SET", k, strconv.Itoa(i))
 		case 1:
-			snapExec(s, now, "SET", k, "value-"+strconv.Itoa(i), "EX", strconv.Itoa(100+i))
+			storeExec(s, now, "SET", k, "value-"+strconv.Itoa(i), "EX", strconv.Itoa(100+i))
 		case 2:
-			snapExec(s, now, "SET", k, strings.Repeat("v", 50+i%7))
+			storeExec(s, now, "SET", k, strings.Repeat("v", 50+i%7))
 		case 3:
-			snapExec(s, now, "APPEND", k, "raw")
-			snapExec(s, now, "APPEND", k, strconv.Itoa(i))
+			storeExec(s, now, "APPEND", k, "raw")
+			storeExec(s, now, "APPEND", k, strconv.Itoa(i))
 		case 4:
-			snapExec(s, now, "SETRANGE", k, strconv.Itoa(i%5), "\x00bin\xff")
-			snapExec(s, now, "PEXPIREAT", k, strconv.FormatInt(now+int64(i)*1000, 10))
+			storeExec(s, now, "SETRANGE", k, strconv.Itoa(i%5), "\x00bin\xff")
+			storeExec(s, now, "PEXPIREAT", k, strconv.FormatInt(now+int64(i)*1000, 10))
 		case 5:
-			snapExec(s, now, "SET", k, "")
+			storeExec(s, now, "SET", k, "")
 		}
 	}
 }
@@ -77,7 +39,7 @@ func TestSnapshotStringsRoundTrip(t *testing.T) {
 	now := int64(1_700_000_000_000)
 	s := New(DefaultConfig())
 	snapFillStrings(s, now, 500)
-	snapExec(s, now, "SET", "", "empty key")
+	storeExec(s, now, "SET", "", "empty key")
 	want := dump(t, s, now)
 	sn, err := s.BeginSnapshot()
 	if err != nil {
@@ -93,7 +55,7 @@ func TestSnapshotStringsRoundTrip(t *testing.T) {
 	}
 	// Encodings and expiry bookkeeping survive.
 	for _, k := range []string{"key:0", "key:1", "key:2", "key:3", "key:4", "key:5"} {
-		a, b := snapExec(s, now, "OBJECT", "ENCODING", k), snapExec(s2, now, "OBJECT", "ENCODING", k)
+		a, b := storeExec(s, now, "OBJECT", "ENCODING", k), storeExec(s2, now, "OBJECT", "ENCODING", k)
 		if a != b {
 			t.Errorf("OBJECT ENCODING %s: %q before, %q after", k, a, b)
 		}
@@ -112,7 +74,7 @@ func TestSnapshotStringsRoundTrip(t *testing.T) {
 // TestSnapshotWhileWriting: a snapshot taken while writes continue is
 // exactly the keyspace at BeginSnapshot.
 func TestSnapshotWhileWriting(t *testing.T) {
-	seed := strkeysSeed(t)
+	seed := testSeed(t, 20240607)
 	r := rand.New(rand.NewPCG(seed, 7))
 	now := int64(1_700_000_000_000)
 	s := New(DefaultConfig())
@@ -136,23 +98,23 @@ func TestSnapshotWhileWriting(t *testing.T) {
 			k := key()
 			switch r.IntN(10) {
 			case 0, 1:
-				snapExec(s, now, "SET", k, "new-"+strconv.Itoa(writes))
+				storeExec(s, now, "SET", k, "new-"+strconv.Itoa(writes))
 			case 2:
-				snapExec(s, now, "DEL", k, key())
+				storeExec(s, now, "DEL", k, key())
 			case 3, 4:
-				snapExec(s, now, "APPEND", k, "+"+strconv.Itoa(writes))
+				storeExec(s, now, "APPEND", k, "+"+strconv.Itoa(writes))
 			case 5:
-				snapExec(s, now, "SETRANGE", k, strconv.Itoa(r.IntN(10)), "##")
+				storeExec(s, now, "SETRANGE", k, strconv.Itoa(r.IntN(10)), "##")
 			case 6:
-				snapExec(s, now, "EXPIRE", k, strconv.Itoa(r.IntN(1000)-100))
+				storeExec(s, now, "EXPIRE", k, strconv.Itoa(r.IntN(1000)-100))
 			case 7:
-				snapExec(s, now, "RENAME", k, key())
+				storeExec(s, now, "RENAME", k, key())
 			case 8:
-				snapExec(s, now, "INCR", k)
-				snapExec(s, now, "PERSIST", key())
+				storeExec(s, now, "INCR", k)
+				storeExec(s, now, "PERSIST", key())
 			case 9:
-				snapExec(s, now, "COPY", k, key(), "REPLACE")
-				snapExec(s, now, "GETDEL", key())
+				storeExec(s, now, "COPY", k, key(), "REPLACE")
+				storeExec(s, now, "GETDEL", key())
 			}
 		}
 	})
@@ -182,27 +144,27 @@ func TestSnapshotFlushAllDuring(t *testing.T) {
 	buf := snapTake(t, s, sn, 100, func(i int) {
 		switch i {
 		case 3:
-			snapExec(s, now, "APPEND", "key:2999", "x")
-			snapExec(s, now, "FLUSHALL")
+			storeExec(s, now, "APPEND", "key:2999", "x")
+			storeExec(s, now, "FLUSHALL")
 			if s.Len() != 0 {
 				t.Fatalf("FLUSHALL left %d keys", s.Len())
 			}
 		case 4, 5, 6:
 			for j := range 100 {
 				k := "key:" + strconv.Itoa(i*100+j)
-				snapExec(s, now, "SET", k, "after-flush")
-				snapExec(s, now, "APPEND", k, "!")
-				snapExec(s, now, "SETRANGE", k, "0", "A")
+				storeExec(s, now, "SET", k, "after-flush")
+				storeExec(s, now, "APPEND", k, "!")
+				storeExec(s, now, "SETRANGE", k, "0", "A")
 			}
 		case 7:
-			snapExec(s, now, "FLUSHDB")
-			snapExec(s, now, "SET", "key:1", "again")
+			storeExec(s, now, "FLUSHDB")
+			storeExec(s, now, "SET", "key:1", "again")
 		}
 	})
 	if got := dump(t, snapLoad(t, buf), now); got != want {
 		t.Fatalf("snapshot with FLUSHALL during it differs\n%s", snapDiff(got, want))
 	}
-	if got := snapExec(s, now, "GET", "key:1"); got != "$5\r\nagain\r\n" {
+	if got := storeExec(s, now, "GET", "key:1"); got != "$5\r\nagain\r\n" {
 		t.Fatalf("live GET key:1 = %q", got)
 	}
 }
@@ -231,10 +193,10 @@ func snapDiff(got, want string) string {
 // snapStringsSample is a small valid snapshot of string keys.
 func snapStringsSample(t testing.TB) []byte {
 	s := New(DefaultConfig())
-	snapExec(s, 1000, "SET", "a", "1")
-	snapExec(s, 1000, "SET", "b", "hello", "PXAT", "99999999999999")
-	snapExec(s, 1000, "APPEND", "c", "x")
-	snapExec(s, 1000, "APPEND", "c", "y")
+	storeExec(s, 1000, "SET", "a", "1")
+	storeExec(s, 1000, "SET", "b", "hello", "PXAT", "99999999999999")
+	storeExec(s, 1000, "APPEND", "c", "x")
+	storeExec(s, 1000, "APPEND", "c", "y")
 	sn, _ := s.BeginSnapshot()
 	return snapTake(t, s, sn, 7, nil)
 }
@@ -260,12 +222,12 @@ func TestSnapshotStringsCorrupt(t *testing.T) {
 	}
 	for name, b := range cases {
 		s := New(DefaultConfig())
-		snapExec(s, 1000, "SET", "keep", "me")
+		storeExec(s, 1000, "SET", "keep", "me")
 		err := s.LoadSnapshot(bytes.NewReader(b))
 		if !errors.Is(err, ErrBadSnapshot) {
 			t.Errorf("%s: %v", name, err)
 		}
-		if got := snapExec(s, 1000, "GET", "keep"); got != "$2\r\nme\r\n" {
+		if got := storeExec(s, 1000, "GET", "keep"); got != "$2\r\nme\r\n" {
 			t.Errorf("%s: a failed load changed the store: GET keep = %q", name, got)
 		}
 	}
@@ -288,9 +250,9 @@ func FuzzLoadSnapshotString(f *testing.F) {
 		now := int64(1000)
 		want := dump(t, s, now)
 		for k := range s.keys {
-			snapExec(s, now, "TYPE", k)
-			snapExec(s, now, "OBJECT", "ENCODING", k)
-			snapExec(s, now, "PTTL", k)
+			storeExec(s, now, "TYPE", k)
+			storeExec(s, now, "OBJECT", "ENCODING", k)
+			storeExec(s, now, "PTTL", k)
 			break
 		}
 		sn, err := s.BeginSnapshot()
@@ -301,4 +263,37 @@ func FuzzLoadSnapshotString(f *testing.F) {
 			t.Fatalf("reloaded differs\n%s", snapDiff(got, want))
 		}
 	})
+}
+
+// TestSnapshotCorruptLengthAlloc: a record declaring a huge string (within
+// the 512 MB limit) followed by a few bytes fails without allocating
+// anything near the declared size; a big string that is really there loads.
+func TestSnapshotCorruptLengthAlloc(t *testing.T) {
+	declared := binary.AppendUvarint(nil, 500<<20)
+	for name, data := range map[string][]byte{
+		"value": append(append([]byte{recString, 1, 'k', 0}, declared...), "abc"...),
+		"key":   append(append([]byte{recString}, declared...), "abc"...),
+		"list":  append(append(snapRecord(recList, "k", 1), declared...), "abc"...),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(data))
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrBadSnapshot) {
+			t.Errorf("%s: %v, want ErrBadSnapshot", name, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+			t.Errorf("%s: loading allocated %d bytes for a %d-byte input", name, got, len(data))
+		}
+	}
+	// A real string of several chunks still loads, byte for byte.
+	big := make([]byte, 3*snapChunk+12345)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	rec := append(binary.AppendUvarint([]byte{recString, 1, 'k', 0}, uint64(len(big))), big...)
+	s := snapLoad(t, append(rec, recEnd))
+	if got := s.keys["k"].val.([]byte); !bytes.Equal(got, big) || cap(got) != len(big) {
+		t.Errorf("loaded %d bytes (cap %d), want the %d written", len(got), cap(got), len(big))
+	}
 }

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // Config holds the store's settings. The zero value is not valid; start from
@@ -179,7 +181,7 @@ func (s *Store) Names() []string {
 func (s *Store) Exec(now int64, args [][]byte, out []byte) []byte {
 	h := s.Lookup(args[0])
 	if h == nil {
-		return appendUnknown(out, args)
+		return proto.AppendError(out, proto.ErrUnknownCommand(args))
 	}
 	return s.Run(h, now, args, out)
 }
@@ -195,15 +197,6 @@ func (s *Store) Run(h Cmd, now int64, args [][]byte, out []byte) []byte {
 	out = c.Out
 	*c = Call{}
 	return out
-}
-
-func appendUnknown(out []byte, args [][]byte) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "ERR unknown command '%s', with args beginning with: ", args[0])
-	for _, a := range args[1:] {
-		fmt.Fprintf(&b, "'%s' ", a)
-	}
-	return appendErr(out, b.String())
 }
 
 // ---- keyspace primitives used by the command files ----
@@ -381,7 +374,7 @@ func (s *Store) propagate(args ...[]byte) {
 	if s.replay {
 		return
 	}
-	s.effects = appendCommand(s.effects, args)
+	s.effects = proto.AppendCommand(s.effects, args...)
 	s.neffects++
 }
 

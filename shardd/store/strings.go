@@ -11,10 +11,8 @@ package store
 // the length in place only while no snapshot is in progress.
 
 import (
-	"bytes"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 )
 
@@ -32,8 +30,8 @@ func registerStrings(m map[string]Cmd) {
 	register(m, "msetnx", strMSetNX)
 	register(m, "incr", func(c *Call) { strIncrDecrCmd(c, 1) })
 	register(m, "decr", func(c *Call) { strIncrDecrCmd(c, -1) })
-	register(m, "incrby", strIncrBy)
-	register(m, "decrby", strDecrBy)
+	register(m, "incrby", func(c *Call) { strIncrByCmd(c, false) })
+	register(m, "decrby", func(c *Call) { strIncrByCmd(c, true) })
 	register(m, "incrbyfloat", strIncrByFloat)
 	register(m, "append", strAppend)
 	register(m, "strlen", strStrlen)
@@ -54,29 +52,6 @@ var (
 	strWPERSIST   = []byte("PERSIST")
 	strWMSET      = []byte("MSET")
 )
-
-// strArity guards a handler against fewer than n arguments (the server checks
-// arity first; this only keeps the handler from indexing past c.Args).
-func strArity(c *Call, n int) bool {
-	if len(c.Args) >= n {
-		return true
-	}
-	name := "unknown"
-	if len(c.Args) > 0 {
-		name = string(bytes.ToLower(c.Args[0]))
-	}
-	c.Err("ERR wrong number of arguments for '" + name + "' command")
-	return false
-}
-
-// strCWord is b up to its first NUL byte: Redis compares option words as C
-// strings (strcasecmp), so "nx\x00junk" is NX to it.
-func strCWord(b []byte) []byte {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		return b[:i]
-	}
-	return b
-}
 
 // strValue returns v's bytes when it is a string value.
 func strValue(v any) ([]byte, bool) {
@@ -148,7 +123,7 @@ func strCheckLen(c *Call, size, add int64) bool {
 // ---- GET / SET family ----
 
 func strGet(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, found, ok := c.getString(c.Args[1])
@@ -180,7 +155,7 @@ const (
 // is allowed; the last expiry wins).
 func strParseOptions(c *Call, start int, isSet bool) (flags int, expire []byte, ok bool) {
 	for j := start; j < len(c.Args); j++ {
-		opt := strCWord(c.Args[j])
+		opt := cString(c.Args[j])
 		var next []byte
 		hasNext := j+1 < len(c.Args)
 		if hasNext {
@@ -331,7 +306,7 @@ func strSetGeneric(c *Call, flags int, key, val, expire []byte, cmd string, repl
 }
 
 func strSet(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	flags, expire, ok := 0, []byte(nil), true
@@ -344,28 +319,28 @@ func strSet(c *Call) {
 }
 
 func strSetNX(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	strSetGeneric(c, strNX, c.Args[1], c.Args[2], nil, "setnx", strReplyInt)
 }
 
 func strSetEX(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	strSetGeneric(c, strEX, c.Args[1], c.Args[3], c.Args[2], "setex", strReplyOK)
 }
 
 func strPSetEX(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	strSetGeneric(c, strPX, c.Args[1], c.Args[3], c.Args[2], "psetex", strReplyOK)
 }
 
 func strGetSet(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key, val := c.Args[1], c.Args[2]
@@ -384,7 +359,7 @@ func strGetSet(c *Call) {
 }
 
 func strGetDel(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	key := c.Args[1]
@@ -403,7 +378,7 @@ func strGetDel(c *Call) {
 }
 
 func strGetEx(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	key := c.Args[1]
@@ -459,7 +434,7 @@ func strMGet(c *Call) {
 
 func strMSetArity(c *Call) bool {
 	if len(c.Args) < 3 || len(c.Args)%2 == 0 {
-		c.Err("ERR wrong number of arguments for '" + string(bytes.ToLower(c.Args[0])) + "' command")
+		c.arityErr()
 		return false
 	}
 	return true
@@ -534,40 +509,36 @@ func strIncrDecr(c *Call, key []byte, incr int64) {
 }
 
 func strIncrDecrCmd(c *Call, incr int64) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	strIncrDecr(c, c.Args[1], incr)
 }
 
-func strIncrBy(c *Call) {
-	if !strArity(c, 3) {
+// strIncrByCmd is INCRBY, and DECRBY (decr) which negates the argument.
+func strIncrByCmd(c *Call, decr bool) {
+	if !c.arity(3) {
 		return
 	}
 	incr, ok := c.IntArg(2)
 	if !ok {
 		return
 	}
+	if decr {
+		if incr == math.MinInt64 {
+			c.Err("ERR decrement would overflow")
+			return
+		}
+		incr = -incr
+	}
 	strIncrDecr(c, c.Args[1], incr)
 }
 
-func strDecrBy(c *Call) {
-	if !strArity(c, 3) {
-		return
-	}
-	incr, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	if incr == math.MinInt64 {
-		c.Err("ERR decrement would overflow")
-		return
-	}
-	strIncrDecr(c, c.Args[1], -incr)
-}
-
+// strIncrByFloat is INCRBYFLOAT, computed in x87 long double precision as
+// Redis does on amd64 (see numbers.go), propagated as SET key result
+// KEEPTTL.
 func strIncrByFloat(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -581,25 +552,25 @@ func strIncrByFloat(c *Call) {
 		}
 		cur = b
 	}
-	var x ldValue
+	var x longDouble
 	if found {
 		var ok bool
-		if x, ok = ldParse(cur); !ok {
+		if x, ok = parseLongDouble(cur); !ok {
 			c.Err(ErrNotFloat)
 			return
 		}
 	}
-	y, ok := ldParse(c.Args[2])
+	y, ok := parseLongDouble(c.Args[2])
 	if !ok {
 		c.Err(ErrNotFloat)
 		return
 	}
-	sum, ok := ldAdd(x, y)
+	sum, ok := x.add(y)
 	if !ok {
 		c.Err("ERR increment would produce NaN or Infinity")
 		return
 	}
-	res := ldFormatHuman(sum)
+	res := sum.appendHuman(nil)
 	if found {
 		c.S.setValue(key, res)
 	} else {
@@ -613,7 +584,7 @@ func strIncrByFloat(c *Call) {
 // ---- APPEND / STRLEN / GETRANGE / SETRANGE ----
 
 func strAppend(c *Call) {
-	if !strArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key, add := c.Args[1], c.Args[2]
@@ -650,7 +621,7 @@ func strAppend(c *Call) {
 }
 
 func strStrlen(c *Call) {
-	if !strArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	v, _, ok := c.getString(c.Args[1])
@@ -661,14 +632,10 @@ func strStrlen(c *Call) {
 }
 
 func strGetRange(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
-	start, ok := c.IntArg(2)
-	if !ok {
-		return
-	}
-	end, ok := c.IntArg(3)
+	start, end, ok := c.IntArgPair(2, 3)
 	if !ok {
 		return
 	}
@@ -708,7 +675,7 @@ func strGetRange(c *Call) {
 }
 
 func strSetRange(c *Call) {
-	if !strArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	key, val := c.Args[1], c.Args[3]
@@ -769,244 +736,4 @@ func strSetRange(c *Call) {
 	c.Touch(key)
 	c.PropagateSelf()
 	c.Int(int64(n))
-}
-
-// ---- long double emulation for INCRBYFLOAT ----
-//
-// Redis does INCRBYFLOAT in C's long double, which on x86-64 is the x87
-// 80-bit format: a 64-bit significand, exponents down to 2^-16445
-// (subnormal) and up to 2^16384. Parsing is strtold on the whole string,
-// formatting "%.17Lf" with trailing zeros removed. math/big reproduces both
-// exactly: every value here is a big.Float of at most 64 bits.
-
-const (
-	ldMantBits   = 64
-	ldMaxExp     = 16384  // |x| < 2^16384
-	ldMinNormExp = -16381 // MantExp of the smallest normal, 2^-16382
-	ldMinSubExp  = -16445 // the smallest subnormal is 2^-16445
-	ldMaxChars   = 5 * 1024
-)
-
-// ldValue is a finite long double; inf marks ±infinity.
-type ldValue struct {
-	f   *big.Float
-	inf bool
-}
-
-// ldParse parses b as Redis's string2ld: strtold must consume the whole
-// string, NaN is refused, and so are values that overflow or underflow to
-// zero (ERANGE); subnormal results are accepted.
-func ldParse(b []byte) (ldValue, bool) {
-	if len(b) == 0 || len(b) >= ldMaxChars {
-		return ldValue{}, false
-	}
-	i := 0
-	neg := false
-	if b[0] == '+' || b[0] == '-' {
-		neg = b[0] == '-'
-		i++
-	}
-	rest := b[i:]
-	if eqFold(rest, "inf") || eqFold(rest, "infinity") {
-		return ldValue{inf: true}, true
-	}
-	hex := len(rest) > 2 && rest[0] == '0' && (rest[1] == 'x' || rest[1] == 'X')
-	base, expChar := 10, byte('e')
-	if hex {
-		base, expChar = 16, 'p'
-		rest = rest[2:]
-	}
-	// Mantissa: digits [. digits], at least one digit.
-	mant := make([]byte, 0, len(rest))
-	frac, digits := 0, 0
-	j := 0
-	seenDot := false
-	for ; j < len(rest); j++ {
-		d := rest[j]
-		if d == '.' && !seenDot {
-			seenDot = true
-			continue
-		}
-		if !ldIsDigit(d, base) {
-			break
-		}
-		digits++
-		if seenDot {
-			frac++
-		}
-		mant = append(mant, d)
-	}
-	if digits == 0 {
-		return ldValue{}, false
-	}
-	// Exponent: e|p [sign] decimal digits.
-	var exp int64
-	if j < len(rest) {
-		if rest[j]|0x20 != expChar {
-			return ldValue{}, false
-		}
-		j++
-		eneg := false
-		if j < len(rest) && (rest[j] == '+' || rest[j] == '-') {
-			eneg = rest[j] == '-'
-			j++
-		}
-		if j == len(rest) {
-			return ldValue{}, false
-		}
-		for ; j < len(rest); j++ {
-			d := rest[j]
-			if d < '0' || d > '9' {
-				return ldValue{}, false
-			}
-			if exp < 1e9 {
-				exp = exp*10 + int64(d-'0')
-			}
-		}
-		if eneg {
-			exp = -exp
-		}
-	}
-	var m big.Int
-	if _, ok := m.SetString(string(mant), base); !ok {
-		return ldValue{}, false
-	}
-	if m.Sign() == 0 {
-		return ldValue{f: new(big.Float).SetPrec(ldMantBits)}, true
-	}
-	var r big.Rat
-	if hex {
-		// value = m * 2^(exp - 4*frac)
-		e2 := exp - 4*int64(frac)
-		top := int64(m.BitLen()) + e2 // value < 2^top
-		if top > ldMaxExp+1 {
-			return ldValue{}, false // overflow
-		}
-		if top < ldMinSubExp-1 {
-			return ldValue{}, false // underflow to zero
-		}
-		r.SetInt(&m)
-		var p big.Int
-		p.Lsh(big.NewInt(1), uint(ldAbs(e2)))
-		if e2 >= 0 {
-			r.Mul(&r, new(big.Rat).SetInt(&p))
-		} else {
-			r.Quo(&r, new(big.Rat).SetInt(&p))
-		}
-	} else {
-		e10 := exp - int64(frac)
-		nd := int64(len(bytes.TrimLeft(mant, "0")))
-		mag := e10 + nd - 1 // 10^mag <= value < 10^(mag+1)
-		if mag > 4933 {
-			return ldValue{}, false
-		}
-		if mag < -4952 {
-			return ldValue{}, false
-		}
-		r.SetInt(&m)
-		var p big.Int
-		p.Exp(big.NewInt(10), big.NewInt(ldAbs(e10)), nil)
-		if e10 >= 0 {
-			r.Mul(&r, new(big.Rat).SetInt(&p))
-		} else {
-			r.Quo(&r, new(big.Rat).SetInt(&p))
-		}
-	}
-	if neg {
-		r.Neg(&r)
-	}
-	f, ok := ldFromRat(&r)
-	if !ok || f.Sign() == 0 {
-		return ldValue{}, false // overflow, or ERANGE with a zero result
-	}
-	return ldValue{f: f}, true
-}
-
-func ldAbs(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-func ldIsDigit(d byte, base int) bool {
-	switch {
-	case '0' <= d && d <= '9':
-		return true
-	case base == 16 && ('a' <= d|0x20 && d|0x20 <= 'f'):
-		return true
-	}
-	return false
-}
-
-// ldFromRat rounds r to the nearest long double (ties to even), including
-// the reduced precision of subnormals; ok is false on overflow.
-func ldFromRat(r *big.Rat) (*big.Float, bool) {
-	f := new(big.Float).SetPrec(ldMantBits).SetMode(big.ToNearestEven).SetRat(r)
-	e := f.MantExp(nil)
-	if e > ldMaxExp {
-		return nil, false
-	}
-	if e >= ldMinNormExp {
-		return f, true
-	}
-	// Subnormal: the last bit is worth 2^ldMinSubExp.
-	bits := e - ldMinSubExp
-	if bits >= 1 {
-		f = new(big.Float).SetPrec(uint(bits)).SetMode(big.ToNearestEven).SetRat(r)
-		return f.SetPrec(ldMantBits), true
-	}
-	// Below the smallest subnormal: it or zero (a tie goes to zero, even).
-	half := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Lsh(big.NewInt(1), -ldMinSubExp+1))
-	abs := new(big.Rat).Abs(r)
-	if abs.Cmp(half) > 0 {
-		f = new(big.Float).SetPrec(ldMantBits).SetMantExp(big.NewFloat(0.5), ldMinSubExp+1)
-		if r.Sign() < 0 {
-			f.Neg(f)
-		}
-		return f, true
-	}
-	return new(big.Float).SetPrec(ldMantBits), true
-}
-
-// ldAdd adds two long doubles; ok is false when the sum is NaN or infinite.
-// A sum in the subnormal range is always exact, so rounding to 64 bits is
-// all x87 would do.
-func ldAdd(x, y ldValue) (*big.Float, bool) {
-	if x.inf || y.inf {
-		return nil, false
-	}
-	z := new(big.Float).SetPrec(ldMantBits).SetMode(big.ToNearestEven)
-	switch {
-	case x.f == nil && y.f == nil:
-	case x.f == nil:
-		z.Set(y.f)
-	case y.f == nil:
-		z.Set(x.f)
-	default:
-		z.Add(x.f, y.f)
-	}
-	if z.Sign() != 0 && z.MantExp(nil) > ldMaxExp {
-		return nil, false
-	}
-	return z, true
-}
-
-// ldFormatHuman is Redis's ld2string(LD_STR_HUMAN): "%.17Lf" without
-// trailing zeros (and without a trailing '.'), "-0" written as "0".
-func ldFormatHuman(f *big.Float) []byte {
-	b := f.Append(nil, 'f', 17)
-	if bytes.IndexByte(b, '.') >= 0 {
-		for b[len(b)-1] == '0' {
-			b = b[:len(b)-1]
-		}
-		if b[len(b)-1] == '.' {
-			b = b[:len(b)-1]
-		}
-	}
-	if len(b) == 2 && b[0] == '-' && b[1] == '0' {
-		b = b[:1]
-		b[0] = '0'
-	}
-	return b
 }

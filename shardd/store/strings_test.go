@@ -1,9 +1,7 @@
 package store
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -646,10 +644,7 @@ OBJECT ENCODING nokey
 func TestStringsAppendInPlace(t *testing.T) {
 	s := New(DefaultConfig())
 	ex := func(args ...string) string {
-		b := make([][]byte, len(args))
-		for i, a := range args {
-			b[i] = []byte(a)
-		}
+		b := byteArgs(args...)
 		return string(s.Exec(1000, b, nil))
 	}
 	ex("SET", "a", "x")
@@ -705,10 +700,7 @@ func TestStringsAppendInPlace(t *testing.T) {
 func TestStringsEffects(t *testing.T) {
 	s := New(DefaultConfig())
 	now := int64(1_700_000_000_000)
-	cases := []struct {
-		cmd  string
-		want string // effects, commands separated by " | "
-	}{
+	cases := []effectCase{
 		{"SET k v", "SET k v"},
 		{"SET k v EX 10", "SET k v PXAT " + strconv.FormatInt(now+10000, 10)},
 		{"SET k v KEEPTTL", "SET k v KEEPTTL"},
@@ -738,40 +730,7 @@ func TestStringsEffects(t *testing.T) {
 		{"MSETNX c 1 d 2", "MSET c 1 d 2"},
 		{"GET a", ""},
 	}
-	for _, tc := range cases {
-		args := splitArgs(tc.cmd)
-		b := make([][]byte, len(args))
-		for i, a := range args {
-			b[i] = []byte(a)
-		}
-		s.Exec(now, b, nil)
-		eff, _ := s.TakeEffects()
-		if got := effectsString(t, eff); got != tc.want {
-			t.Errorf("%s: effects %q, want %q", tc.cmd, got, tc.want)
-		}
-	}
-}
-
-// effectsString renders RESP effects as "CMD a b | CMD c".
-func effectsString(t testing.TB, eff []byte) string {
-	t.Helper()
-	var parts []string
-	rd := newEffectReader(eff)
-	for {
-		args, err := rd.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("bad effects %q: %v", eff, err)
-		}
-		ss := make([]string, len(args))
-		for i, a := range args {
-			ss[i] = string(a)
-		}
-		parts = append(parts, strings.Join(ss, " "))
-	}
-	return strings.Join(parts, " | ")
+	checkEffects(t, s, now, cases)
 }
 
 // TestStringsNoPanicShortArgs calls every string and key command with too
@@ -792,38 +751,5 @@ func TestStringsNoPanicShortArgs(t *testing.T) {
 				t.Errorf("%s with %d args: no reply", name, n)
 			}
 		}
-	}
-}
-
-func BenchmarkGet(b *testing.B) {
-	s := New(DefaultConfig())
-	s.Exec(1, [][]byte{[]byte("SET"), []byte("key:0001"), []byte("0123456789abcdef0123456789abcdef")}, nil)
-	args := [][]byte{[]byte("GET"), []byte("key:0001")}
-	out := make([]byte, 0, 256)
-	b.ReportAllocs()
-	for b.Loop() {
-		out = s.Exec(1, args, out[:0])
-	}
-}
-
-func BenchmarkSet(b *testing.B) {
-	s := New(DefaultConfig())
-	args := [][]byte{[]byte("SET"), []byte("key:0001"), []byte("0123456789abcdef0123456789abcdef")}
-	out := make([]byte, 0, 256)
-	b.ReportAllocs()
-	for b.Loop() {
-		out = s.Exec(1, args, out[:0])
-		s.TakeEffects()
-	}
-}
-
-func BenchmarkIncr(b *testing.B) {
-	s := New(DefaultConfig())
-	args := [][]byte{[]byte("INCR"), []byte("counter")}
-	out := make([]byte, 0, 256)
-	b.ReportAllocs()
-	for b.Loop() {
-		out = s.Exec(1, args, out[:0])
-		s.TakeEffects()
 	}
 }

@@ -9,10 +9,6 @@ import (
 //
 //	!list KEY   (also !hash, !set, !zset) makes KEY hold a one-element value
 //	            of that type on redis and on both stores.
-//
-// In a worktree where that type's commands exist it runs them (RPUSH, HSET,
-// SADD, ZADD) through the harness; otherwise it stores the type's value
-// directly, so WRONGTYPE and TYPE can be tested before the types land.
 func strkeysRun(d *diffEnv, script string) {
 	d.t.Helper()
 	var chunk strings.Builder
@@ -39,31 +35,19 @@ func strkeysRun(d *diffEnv, script string) {
 	flush()
 }
 
-// strkeysMakeType makes key hold a value of type typ (list, hash, set, zset).
+// strkeysMakeType makes key hold a one-element value of type typ (list,
+// hash, set, zset) on redis and on both stores.
 func strkeysMakeType(d *diffEnv, typ, key string) {
 	d.t.Helper()
-	var cmd []string
-	var val func() any
-	switch typ {
-	case "list":
-		cmd, val = []string{"RPUSH", key, "x"}, func() any { return new(listValue) }
-	case "hash":
-		cmd, val = []string{"HSET", key, "f", "v"}, func() any { return new(hashValue) }
-	case "set":
-		cmd, val = []string{"SADD", key, "m"}, func() any { return new(setValue) }
-	case "zset":
-		cmd, val = []string{"ZADD", key, "1", "m"}, func() any { return new(zsetValue) }
-	default:
+	cmds := map[string][]string{
+		"list": {"RPUSH", key, "x"}, "hash": {"HSET", key, "f", "v"}, "set": {"SADD", key, "m"}, "zset": {"ZADD", key, "1", "m"},
+	}
+	cmd, ok := cmds[typ]
+	if !ok {
 		d.t.Fatalf("unknown type %q", typ)
 	}
 	d.do("DEL", key)
-	if d.master.Lookup([]byte(cmd[0])) != nil {
-		d.do(cmd...)
-		return
-	}
-	d.redis.Do(cmd...)
-	d.master.setKey([]byte(key), val(), 0)
-	d.replica.setKey([]byte(key), val(), 0)
+	d.do(cmd...)
 }
 
 func TestStrkeysHelper(t *testing.T) {

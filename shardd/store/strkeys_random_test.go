@@ -9,21 +9,6 @@ import (
 	"testing"
 )
 
-// strkeysSeed returns the seed for randomized tests: SHOAL_SEED when set,
-// else a fixed default. It is always logged.
-func strkeysSeed(t testing.TB) uint64 {
-	seed := uint64(20240607)
-	if s := os.Getenv("SHOAL_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("SHOAL_SEED=%q: %v", s, err)
-		}
-		seed = v
-	}
-	t.Logf("seed %d (override with SHOAL_SEED)", seed)
-	return seed
-}
-
 // strkeysGen generates random string and keyspace commands over a small key
 // space, with a list key for wrong-type collisions.
 type strkeysGen struct {
@@ -198,7 +183,7 @@ func (g *strkeysGen) cmd() (string, []string) {
 // against redis and the store and compares every reply; the replica must end
 // up identical.
 func TestStrkeysRandom(t *testing.T) {
-	seed := strkeysSeed(t)
+	seed := testSeed(t, 20240607)
 	d := newDiffEnv(t)
 	g := &strkeysGen{r: rand.New(rand.NewPCG(seed, seed^0x5eed))}
 	n := 3000

@@ -35,8 +35,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"strings"
-	"unsafe"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 const (
@@ -121,8 +121,7 @@ func (z *zsetValue) appendSnapshot(dst []byte) []byte {
 	dst = append(dst, enc)
 	dst = binary.AppendUvarint(dst, uint64(z.tree.len()))
 	z.tree.ascend(0, func(it *zsetItem) bool {
-		dst = binary.AppendUvarint(dst, uint64(len(it.member)))
-		dst = append(dst, it.member...)
+		dst = appendBytes(dst, it.member)
 		dst = binary.AppendUvarint(dst, math.Float64bits(it.score))
 		return true
 	})
@@ -133,22 +132,8 @@ func (z *zsetValue) appendSnapshot(dst []byte) []byte {
 // can't hold (no elements, NaN scores, duplicate members, a listpack past
 // its limits or holding -0).
 func decodeZSet(r *snapReader) object {
-	enc := r.byte()
-	n := r.count()
-	if r.err != nil {
-		return nil
-	}
-	if enc > 1 {
-		r.fail(fmt.Errorf("zset encoding %d", enc))
-		return nil
-	}
-	if n == 0 {
-		r.fail(errors.New("empty zset"))
-		return nil
-	}
-	big := enc == 1
-	if !big && n > zsetMaxListpackEntries {
-		r.fail(fmt.Errorf("listpack zset of %d elements", n))
+	big, n, ok := r.encodedHeader("zset", "listpack zset", "elements", zsetMaxListpackEntries)
+	if !ok {
 		return nil
 	}
 	z := &zsetValue{}
@@ -181,14 +166,6 @@ func decodeZSet(r *snapReader) object {
 	}
 	return z
 }
-
-// zsetView returns b as a string without copying, for lookups that do not
-// keep it (tree searches). The result must never be stored.
-func zsetView(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// zsetBytesView returns s as a byte slice without copying, for read-only
-// use (pattern matching, set membership tests). It must never be modified.
-func zsetBytesView(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // get returns member's score.
 func (z *zsetValue) get(member []byte) (float64, bool) {
@@ -240,7 +217,7 @@ func zsetListpackScore(f float64) float64 {
 
 // update moves an existing member from score cur to score.
 func (z *zsetValue) update(member []byte, cur, score float64) {
-	it, _ := z.tree.remove(&zsetItem{score: cur, member: zsetView(member)})
+	it, _ := z.tree.remove(&zsetItem{score: cur, member: stringView(member)})
 	if z.dict == nil {
 		score = zsetListpackScore(score)
 	}
@@ -257,7 +234,7 @@ func (z *zsetValue) del(member []byte) bool {
 	if !ok {
 		return false
 	}
-	it, _ := z.tree.remove(&zsetItem{score: cur, member: zsetView(member)})
+	it, _ := z.tree.remove(&zsetItem{score: cur, member: stringView(member)})
 	if z.dict != nil {
 		delete(z.dict, it.member)
 	}
@@ -295,17 +272,22 @@ func (z *zsetValue) rank(member []byte) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return z.tree.rank(&zsetItem{score: score, member: zsetView(member)}), true
+	return z.tree.rank(&zsetItem{score: score, member: stringView(member)}), true
 }
 
-// ZADD flags (zsetAdd's in_flags and out_flags).
+// ZADD flags (zsetAdd's in_flags, and CH) and out_flags.
 const (
 	zaddNX = 1 << iota
 	zaddXX
 	zaddGT
 	zaddLT
 	zaddIncr
+	zaddCH
 )
+
+var zaddOptions = []optionFlag{
+	{"nx", zaddNX}, {"xx", zaddXX}, {"ch", zaddCH}, {"incr", zaddIncr}, {"gt", zaddGT}, {"lt", zaddLT},
+}
 
 const (
 	zaddOutAdded = 1 << iota
@@ -357,8 +339,8 @@ func registerZSets(m map[string]Cmd) {
 	register(m, "zcard", zcardCommand)
 	register(m, "zrank", func(c *Call) { zrankGeneric(c, false) })
 	register(m, "zrevrank", func(c *Call) { zrankGeneric(c, true) })
-	register(m, "zcount", zcountCommand)
-	register(m, "zlexcount", zlexcountCommand)
+	register(m, "zcount", func(c *Call) { zcountGeneric(c, zrangeScore) })
+	register(m, "zlexcount", func(c *Call) { zcountGeneric(c, zrangeLex) })
 	register(m, "zrange", func(c *Call) { zrangeGeneric(c, 1, false, zrangeAuto, zrangeDirAuto) })
 	register(m, "zrangestore", func(c *Call) { zrangeGeneric(c, 2, true, zrangeAuto, zrangeDirAuto) })
 	register(m, "zrevrange", func(c *Call) { zrangeGeneric(c, 1, false, zrangeRank, zrangeDirReverse) })
@@ -383,24 +365,9 @@ func registerZSets(m map[string]Cmd) {
 	register(m, "zdiffstore", func(c *Call) { zsetOpStore(c, zsetOpDiff) })
 }
 
-// zsetArity replies the arity error when c has fewer than n arguments (the
-// server checks arity first; this only keeps handlers from indexing past
-// the arguments).
-func zsetArity(c *Call, n int) bool {
-	if len(c.Args) >= n {
-		return true
-	}
-	name := "?"
-	if len(c.Args) > 0 {
-		name = strings.ToLower(string(c.Args[0]))
-	}
-	c.Err(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
-	return false
-}
-
 // zsetReply appends one element (and its score).
 func (c *Call) zsetReply(it *zsetItem, withScores bool) {
-	c.Out = respBulkString(c.Out, it.member)
+	c.BulkString(it.member)
 	if withScores {
 		c.Out = zsetAppendScore(c.Out, it.score)
 	}
@@ -410,7 +377,7 @@ func (c *Call) zsetReply(it *zsetItem, withScores bool) {
 // (replies whose length is known only after they are written).
 func zsetInsertArrayHeader(out []byte, pos, n int) []byte {
 	var hb [24]byte
-	h := respArray(hb[:0], n)
+	h := proto.AppendArray(hb[:0], n)
 	out = append(out, h...)
 	copy(out[pos+len(h):], out[pos:len(out)-len(h)])
 	copy(out[pos:], h)
@@ -422,33 +389,20 @@ func zsetInsertArrayHeader(out []byte, pos, n int) []byte {
 // zaddGeneric is Redis's zaddGenericCommand; ZINCRBY is ZADD with INCR
 // (so "ZINCRBY key nx member" is a syntax error there too).
 func zaddGeneric(c *Call, flags int) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	args := c.Args
 	key := args[1]
-	ch := false
 	scoreIdx := 2
-options:
 	for ; scoreIdx < len(args); scoreIdx++ {
-		opt := args[scoreIdx]
-		switch {
-		case eqFold(opt, "nx"):
-			flags |= zaddNX
-		case eqFold(opt, "xx"):
-			flags |= zaddXX
-		case eqFold(opt, "ch"):
-			ch = true
-		case eqFold(opt, "incr"):
-			flags |= zaddIncr
-		case eqFold(opt, "gt"):
-			flags |= zaddGT
-		case eqFold(opt, "lt"):
-			flags |= zaddLT
-		default:
-			break options
+		f := matchOption(args[scoreIdx], zaddOptions)
+		if f == 0 {
+			break
 		}
+		flags |= f
 	}
+	ch := flags&zaddCH != 0
 	incr, nx, xx := flags&zaddIncr != 0, flags&zaddNX != 0, flags&zaddXX != 0
 	gt, lt := flags&zaddGT != 0, flags&zaddLT != 0
 	elements := len(args) - scoreIdx
@@ -472,9 +426,8 @@ options:
 	var sbuf [8]float64
 	scores := sbuf[:0]
 	for j := 0; j < elements; j++ {
-		f, ok := zsetParseFloat(args[scoreIdx+2*j])
+		f, ok := c.FloatArg(scoreIdx + 2*j)
 		if !ok {
-			c.Err(ErrNotFloat)
 			return
 		}
 		scores = append(scores, f)
@@ -544,7 +497,7 @@ options:
 // ---- single-key reads and ZREM ----
 
 func zremCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	key := c.Args[1]
@@ -574,7 +527,7 @@ func zremCommand(c *Call) {
 }
 
 func zscoreCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -594,7 +547,7 @@ func zscoreCommand(c *Call) {
 }
 
 func zmscoreCommand(c *Call) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -616,7 +569,7 @@ func zmscoreCommand(c *Call) {
 }
 
 func zcardCommand(c *Call) {
-	if !zsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
@@ -631,7 +584,7 @@ func zcardCommand(c *Call) {
 }
 
 func zrankGeneric(c *Call, reverse bool) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])

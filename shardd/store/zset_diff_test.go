@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -80,9 +81,9 @@ ZRANGE znew 0 -1 WITHSCORES
 ZCARD z
 ZCARD nokey
 `)
-	zsetCheckEncoding(d, "z")
-	zsetCheckEncoding(d, "znew")
-	zsetSetString(d, "str", "v")
+	d.checkEncodings(true, "z")
+	d.checkEncodings(true, "znew")
+	d.setString("str", "v")
 	d.run(`
 ZADD str 1 a
 ZADD str abc a
@@ -149,7 +150,7 @@ ZREM z c d e
 ZCARD z
 ZSCORE z c
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZSCORE str a
 ZMSCORE str a b
@@ -320,7 +321,7 @@ ZRANGE mixed 0 -1 WITHSCORES
 ZREMRANGEBYLEX mixed [a [d
 ZRANGE mixed 0 -1 WITHSCORES
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZRANGE str 0 -1
 ZRANGE str a b
@@ -375,7 +376,7 @@ ZREMRANGEBYLEX l - +
 ZCARD l
 ZREMRANGEBYLEX nokey - +
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZREMRANGEBYRANK str 0 1
 ZREMRANGEBYRANK str a 1
@@ -417,7 +418,7 @@ ZRANGESTORE dst nosrc 0 -1
 ZRANGESTORE src src 0 1
 ZRANGE src 0 -1 WITHSCORES
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZRANGESTORE dst str 0 -1
 ZADD dst 1 x
@@ -452,7 +453,7 @@ ZADD z 1 a
 ZPOPMIN z 0
 ZCARD z
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZPOPMIN str
 ZPOPMAX str 2
@@ -504,7 +505,7 @@ BZPOPMIN z1 1e-4950
 BZPOPMIN z1 1e-4952
 ZCARD z1
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZADD z1 1 a
 BZPOPMIN str z1 0
@@ -519,10 +520,7 @@ BZPOPMAX nokey str 0
 		if string(r) != "*-1\r\n" {
 			t.Fatalf("redis %q after timeout: %q", cmd, r)
 		}
-		args := make([][]byte, len(cmd))
-		for i, a := range cmd {
-			args[i] = []byte(a)
-		}
+		args := byteArgs(cmd...)
 		out := d.master.Exec(d.clock(), args, []byte("prefix"))
 		if string(out) != "prefix" {
 			t.Fatalf("%q with nothing to pop appended %q", cmd, out[6:])
@@ -559,14 +557,14 @@ ZRANDMEMBER z 4611686018427387903 WITHSCORES
 ? ZRANDMEMBER z 3 WITHSCORES
 ? ZRANDMEMBER z -10 WITHSCORES
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZRANDMEMBER str
 ZRANDMEMBER str 1
 ZRANDMEMBER str abc
 `)
 	// Deliberate deviation: a reply too big to build is refused.
-	if out := zsetExec(d.master, d.clock(), "ZRANDMEMBER z -16777217"); string(out) != "-ERR value is out of range\r\n" {
+	if out := storeExecLine(d.master, d.clock(), "ZRANDMEMBER z -16777217"); out != "-ERR value is out of range\r\n" {
 		t.Errorf("ZRANDMEMBER z -16777217: %q", out)
 	}
 	// Random replies: right sizes, members of the set, distinct when the
@@ -584,22 +582,13 @@ ZRANDMEMBER str abc
 		}
 		seen := map[string]bool{}
 		for _, e := range elems {
-			m := string(e[bytesIndex(e, '\n')+1 : len(e)-2])
+			m := string(e[bytes.IndexByte(e, '\n')+1 : len(e)-2])
 			if !members[m] || (tc.distinct && seen[m]) {
 				t.Fatalf("ZRANDMEMBER z %s: %q", tc.count, out)
 			}
 			seen[m] = true
 		}
 	}
-}
-
-func bytesIndex(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestZSetScanSmall(t *testing.T) {
@@ -637,7 +626,7 @@ ZSCAN nokey 0
 ZSCAN nokey 0 COUNT 0
 ZSCAN nokey abc
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZSCAN str 0
 ZSCAN str abc
@@ -716,7 +705,7 @@ ZRANGE z1 0 -1 WITHSCORES
 ZUNIONSTORE dst 1 z2 WEIGHTS -0
 ZRANGE dst 0 -1 WITHSCORES
 `)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	d.run(`
 ZUNION 2 z1 str
 ZUNION 2 str z1 FOO
@@ -771,7 +760,7 @@ ZREMRANGEBYRANK b 0 100
 ZDIFFSTORE u5 1 b
 `)
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "s1", "s2", "s3", "s4", "s5", "s6", "u1", "u2", "u3", "u4", "u5"} {
-		zsetCheckEncoding(d, k)
+		d.checkEncodings(true, k)
 	}
 	// -0 survives in the skiplist encoding only.
 	d.run(`
@@ -793,14 +782,14 @@ ZUNIONSTORE s9 1 b
 ZSCORE s9 m200
 ZUNION 1 b WITHSCORES
 `)
-	zsetCheckEncoding(d, "s7")
-	zsetCheckEncoding(d, "s9")
+	d.checkEncodings(true, "s7")
+	d.checkEncodings(true, "s9")
 }
 
 func TestZSetBig(t *testing.T) {
 	d := newDiffEnv(t)
 	d.run(zsetFill("big", "m", 300, 40) + zsetFill("lex", "", 300, 1) + zsetFill("big2", "m", 200, 13))
-	zsetCheckEncoding(d, "big")
+	d.checkEncodings(true, "big")
 	var b strings.Builder
 	for _, q := range []string{
 		"ZRANGE big 0 -1 WITHSCORES", "ZRANGE big 100 150", "ZRANGE big -50 -1 REV WITHSCORES", "ZRANGE big 299 299",
@@ -822,8 +811,8 @@ func TestZSetBig(t *testing.T) {
 		b.WriteString(q + "\n")
 	}
 	d.run(b.String())
-	zsetCheckEncoding(d, "big")
-	zsetCheckEncoding(d, "s")
+	d.checkEncodings(true, "big")
+	d.checkEncodings(true, "s")
 
 	// ZSCAN over a skiplist-encoded set: cursors differ from Redis's, so
 	// compare what a whole iteration returns.
@@ -839,7 +828,7 @@ func TestZSetBig(t *testing.T) {
 			if !ok || len(top) != 2 {
 				t.Fatalf("ZSCAN reply %q", out)
 			}
-			cursor = string(top[0][bytesIndex(top[0], '\n')+1 : len(top[0])-2])
+			cursor = string(top[0][bytes.IndexByte(top[0], '\n')+1 : len(top[0])-2])
 			elems, _ := splitFrames(top[1])
 			for j := 0; j+1 < len(elems); j += 2 {
 				got[string(elems[j])] = string(elems[j+1])
@@ -850,10 +839,7 @@ func TestZSetBig(t *testing.T) {
 		}
 	}
 	shoal := func(args ...string) []byte {
-		b := make([][]byte, len(args))
-		for i, a := range args {
-			b[i] = []byte(a)
-		}
+		b := byteArgs(args...)
 		return d.master.Exec(d.clock(), b, nil)
 	}
 	for _, extra := range [][]string{nil, {"COUNT", "7"}, {"MATCH", "m1*", "COUNT", "3"}, {"COUNT", "1000"}} {
@@ -905,7 +891,7 @@ ZUNIONSTORE dst 1 src
 	// An expired set reads as missing, and the master records its DEL.
 	past := d.clock() - 1
 	d.master.setExpire([]byte("keep"), past)
-	if out := zsetExec(d.master, d.clock(), "ZCARD keep"); string(out) != ":0\r\n" {
+	if out := storeExecLine(d.master, d.clock(), "ZCARD keep"); out != ":0\r\n" {
 		t.Errorf("ZCARD of an expired set: %q", out)
 	}
 	if _, ok := d.master.keys["keep"]; ok {

@@ -8,14 +8,15 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/shoal-kv/shoal/proto"
 )
 
 // ---- ZPOPMIN / ZPOPMAX / BZPOPMIN / BZPOPMAX ----
 
 func zpopCommand(c *Call, highest bool) {
-	if !zsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
 	if len(c.Args) > 3 {
@@ -58,12 +59,11 @@ func zpopCommand(c *Call, highest bool) {
 // contract in the comment at the top of zset.go: when no key holds an
 // element nothing at all is appended to c.Out and the server blocks.
 func bzpopCommand(c *Call, highest bool) {
-	if !zsetArity(c, 3) {
+	if !c.arity(3) {
 		return
 	}
 	args := c.Args
-	if _, msg := zsetParseTimeout(args[len(args)-1]); msg != "" {
-		c.Err(msg)
+	if !c.timeoutArg(len(args) - 1) {
 		return
 	}
 	for _, key := range args[1 : len(args)-1] {
@@ -93,34 +93,29 @@ func bzpopCommand(c *Call, highest bool) {
 // ---- ZRANDMEMBER ----
 
 func zrandmemberCommand(c *Call) {
-	if !zsetArity(c, 2) {
+	if !c.arity(2) {
 		return
 	}
-	args := c.Args
-	if len(args) >= 3 {
-		l, ok := c.IntArg(2)
-		if !ok {
-			return
-		}
-		if l == math.MinInt64 {
-			c.Err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-			return
-		}
-		withScores := false
-		if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], "withscores")) {
-			c.SyntaxErr()
-			return
-		} else if len(args) == 4 {
-			withScores = true
-			if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-				c.Err("ERR value is out of range")
-				return
+	if len(c.Args) >= 3 {
+		randCountCmd(c, "withscores", func(z *zsetValue, withScores bool) randPicker {
+			size := z.length()
+			return randPicker{
+				size: size, per: replyPer(withScores), maxRepeat: zsetMaxRandReply,
+				emit: func(i int) { c.zsetReply(z.tree.at(i), withScores) },
+				// Asking for everything: Redis 7.0 replies the whole set,
+				// highest rank first.
+				all: func() {
+					z.tree.descend(size-1, func(it *zsetItem) bool {
+						c.zsetReply(it, withScores)
+						return true
+					})
+				},
+				sample: func(k int) []int { return randSampleShuffled(size, k) },
 			}
-		}
-		zrandmemberWithCount(c, l, withScores)
+		})
 		return
 	}
-	z, found, ok := getObject[*zsetValue](c, args[1])
+	z, found, ok := getObject[*zsetValue](c, c.Args[1])
 	if !ok {
 		return
 	}
@@ -128,81 +123,13 @@ func zrandmemberCommand(c *Call) {
 		c.Null()
 		return
 	}
-	c.Out = respBulkString(c.Out, z.tree.at(rand.IntN(z.length())).member)
+	c.BulkString(z.tree.at(rand.IntN(z.length())).member)
 }
 
 // zsetMaxRandReply bounds the elements ZRANDMEMBER with a negative count
 // may reply (one reply is one buffer here: 2^24 elements is already
-// hundreds of MB).
+// hundreds of MB; see randPicker.maxRepeat).
 const zsetMaxRandReply = 1 << 24
-
-func zrandmemberWithCount(c *Call, l int64, withScores bool) {
-	z, found, ok := getObject[*zsetValue](c, c.Args[1])
-	if !ok {
-		return
-	}
-	if !found || l == 0 {
-		c.Array(0)
-		return
-	}
-	size := z.length()
-	count, uniq := l, true
-	if l < 0 {
-		count, uniq = -l, false
-	}
-	mul := 1
-	if withScores {
-		mul = 2
-	}
-	// Repetitions allowed (negative count), or a single element.
-	if !uniq || count == 1 {
-		if count > zsetMaxRandReply {
-			// Redis would build the whole reply (and run out of memory):
-			// refuse instead. A deliberate deviation.
-			c.Err("ERR value is out of range")
-			return
-		}
-		c.Array(int(count) * mul)
-		for i := int64(0); i < count; i++ {
-			c.zsetReply(z.tree.at(rand.IntN(size)), withScores)
-		}
-		return
-	}
-	// Asking for everything: Redis 7.0 replies the whole set, highest
-	// rank first.
-	if count >= int64(size) {
-		c.Array(size * mul)
-		z.tree.descend(size-1, func(it *zsetItem) bool {
-			c.zsetReply(it, withScores)
-			return true
-		})
-		return
-	}
-	// count distinct random elements, in random order.
-	n := int(count)
-	c.Array(n * mul)
-	if n*3 > size {
-		perm := make([]int, size)
-		for i := range perm {
-			perm[i] = i
-		}
-		for i := 0; i < n; i++ {
-			j := i + rand.IntN(size-i)
-			perm[i], perm[j] = perm[j], perm[i]
-			c.zsetReply(z.tree.at(perm[i]), withScores)
-		}
-		return
-	}
-	picked := make(map[int]struct{}, n)
-	for len(picked) < n {
-		i := rand.IntN(size)
-		if _, dup := picked[i]; dup {
-			continue
-		}
-		picked[i] = struct{}{}
-		c.zsetReply(z.tree.at(i), withScores)
-	}
-}
 
 // ---- ZSCAN ----
 
@@ -210,82 +137,39 @@ func zrandmemberWithCount(c *Call, l int64, withScores bool) {
 // Redis does, whatever the cursor); a skiplist-encoded one is iterated with
 // scanStep over its member map.
 func zscanCommand(c *Call) {
-	if !zsetArity(c, 3) {
-		return
-	}
-	args := c.Args
-	cursor, ok := zsetParseScanCursor(args[2])
-	if !ok {
-		c.Err(ErrInvalidCurs)
-		return
-	}
-	z, found, ok := getObject[*zsetValue](c, args[1])
+	z, cursor, opts, ok := scanKeyArgs[*zsetValue](c)
 	if !ok {
 		return
-	}
-	if !found {
-		c.Out = append(c.Out, "*2\r\n$1\r\n0\r\n*0\r\n"...)
-		return
-	}
-	count := int64(10)
-	var pattern []byte
-	for i := 3; i < len(args); {
-		left := len(args) - i
-		switch {
-		case eqFold(args[i], "count") && left >= 2:
-			v, ok := c.IntArg(i + 1)
-			if !ok {
-				return
-			}
-			if v < 1 {
-				c.SyntaxErr()
-				return
-			}
-			count = v
-			i += 2
-		case eqFold(args[i], "match") && left >= 2:
-			pattern = args[i+1]
-			if len(pattern) == 1 && pattern[0] == '*' {
-				pattern = nil
-			}
-			i += 2
-		default:
-			c.SyntaxErr()
-			return
-		}
 	}
 	var out []zsetItem
-	keep := func(it zsetItem) {
-		if pattern == nil || Match(pattern, zsetBytesView(it.member), false) {
-			out = append(out, it)
-		}
-	}
 	var next uint64
 	if z.dict == nil {
 		z.tree.ascend(0, func(it *zsetItem) bool {
-			keep(*it)
+			if opts.match(it.member) {
+				out = append(out, *it)
+			}
 			return true
 		})
 	} else {
-		seq := func(yield func(zsetItem) bool) {
-			for m, s := range z.dict {
-				if !yield(zsetItem{score: s, member: m}) {
+		seq := func(yield func(string) bool) {
+			for m := range z.dict {
+				if !yield(m) {
 					return
 				}
 			}
 		}
-		var cb [24]byte
-		next, ok = scanStep(c, strconv.AppendUint(cb[:0], cursor, 10), z, seq, int(min(count, math.MaxInt32)), keep)
+		next, ok = scanStep(c, cursor, z, seq, opts.count, func(m string) {
+			if s, ok := z.dict[m]; ok && opts.match(m) {
+				out = append(out, zsetItem{score: s, member: m})
+			}
+		})
 		if !ok {
 			return
 		}
 	}
-	c.Array(2)
-	var nb [24]byte
-	c.Bulk(strconv.AppendUint(nb[:0], next, 10))
-	c.Array(2 * len(out))
+	c.scanHeader(next, 2*len(out))
 	for i := range out {
-		c.Out = respBulkString(c.Out, out[i].member)
+		c.BulkString(out[i].member)
 		if z.dict == nil {
 			c.Out = zsetAppendListpackScore(c.Out, out[i].score)
 		} else {
@@ -300,45 +184,10 @@ func zscanCommand(c *Call) {
 func zsetAppendListpackScore(dst []byte, f float64) []byte {
 	if f >= float64(-math.MaxInt64/2) && f <= float64(math.MaxInt64/2) {
 		if ll := int64(f); float64(ll) == f {
-			var buf [24]byte
-			return respBulk(dst, strconv.AppendInt(buf[:0], ll, 10))
+			return proto.AppendBulkInt(dst, ll)
 		}
 	}
 	return zsetAppendScore(dst, f)
-}
-
-// zsetParseScanCursor parses a cursor as Redis's parseScanCursorOrReply
-// (strtoul): no leading space, an optional sign ("-1" is 2^64-1), parsing
-// stops at a NUL byte, "" is 0, overflow is an error.
-func zsetParseScanCursor(b []byte) (uint64, bool) {
-	if len(b) == 0 || b[0] == 0 {
-		return 0, true
-	}
-	if zsetIsSpace(b[0]) {
-		return 0, false
-	}
-	i := 0
-	neg := false
-	if b[0] == '+' || b[0] == '-' {
-		neg = b[0] == '-'
-		i++
-	}
-	start := i
-	var v uint64
-	for ; i < len(b) && zsetIsDigit(b[i]); i++ {
-		d := uint64(b[i] - '0')
-		if v > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	if i == start || (i < len(b) && b[i] != 0) {
-		return 0, false
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
 }
 
 // ---- ZUNION / ZINTER / ZDIFF ----
@@ -380,9 +229,9 @@ type zsetOpSrc struct {
 func (s *zsetOpSrc) find(member string) (float64, bool) {
 	switch {
 	case s.z != nil:
-		return s.z.get(zsetBytesView(member))
+		return s.z.get(bytesView(member))
 	case s.set != nil:
-		if s.set.zsetHasMember(zsetBytesView(member)) {
+		if s.set.zsetHasMember(bytesView(member)) {
 			return 1, true
 		}
 	}
@@ -400,7 +249,7 @@ func (s *zsetOpSrc) each(fn func(member string, score float64, copied bool)) {
 		})
 	case s.set != nil:
 		s.set.zsetMembers(func(m []byte) bool {
-			fn(zsetView(m), 1, false)
+			fn(stringView(m), 1, false)
 			return true
 		})
 	}
@@ -428,7 +277,7 @@ func zsetAggregate(target *float64, val float64, agg int) {
 var zsetOpNames = [...]string{"zunion", "zinter", "zdiff"}
 
 func zsetOpStore(c *Call, op int) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	zsetOpGeneric(c, c.Args[1], 2, op)
@@ -437,7 +286,7 @@ func zsetOpStore(c *Call, op int) {
 // zsetOpGeneric is Redis's zunionInterDiffGenericCommand. dst is nil for
 // the forms that reply the result.
 func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
-	if !zsetArity(c, numkeysIdx+2) {
+	if !c.arity(numkeysIdx + 2) {
 		return
 	}
 	args := c.Args
@@ -483,7 +332,7 @@ func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
 		case op != zsetOpDiff && remaining >= setnum+1 && eqFold(args[j], "weights"):
 			j++
 			for i := range srcs {
-				w, ok := zsetParseFloat(args[j])
+				w, ok := ParseFloat(args[j])
 				if !ok {
 					c.Err(zsetErrWeightFloat)
 					return
@@ -527,7 +376,7 @@ func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
 		items = zsetDiff(srcs)
 	}
 	if dst != nil {
-		zsetStoreResult(c, dst, zsetFromItems(items))
+		storeResult(c, dst, zsetFromItems(items))
 		return
 	}
 	slices.SortFunc(items, func(a, b zsetItem) int {
@@ -539,11 +388,7 @@ func zsetOpGeneric(c *Call, dst []byte, numkeysIdx int, op int) {
 		}
 		return 0
 	})
-	if withScores {
-		c.Array(2 * len(items))
-	} else {
-		c.Array(len(items))
-	}
+	c.Array(len(items) * replyPer(withScores))
 	for i := range items {
 		c.zsetReply(&items[i], withScores)
 	}

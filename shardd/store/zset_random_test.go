@@ -11,10 +11,10 @@ import (
 // redis-server and the store, comparing every reply byte for byte, the
 // replica's content and the keys' encodings.
 func TestZSetRandomDiff(t *testing.T) {
-	seed := zsetTestSeed(t)
+	seed := testSeed(t, 20240607)
 	rng := rand.New(rand.NewPCG(seed, 99))
 	d := newDiffEnv(t)
-	zsetSetString(d, "str", "v")
+	d.setString("str", "v")
 	long := strings.Repeat("L", 65)
 	d.run(zsetFill("bigz", "b", 140, 9))
 
@@ -186,7 +186,7 @@ func TestZSetRandomDiff(t *testing.T) {
 			}
 			return false
 		}
-		_, msg := zsetParseTimeout([]byte(args[len(args)-1]))
+		_, msg := ParseTimeout([]byte(args[len(args)-1]))
 		return msg == ""
 	}
 
@@ -214,7 +214,7 @@ func TestZSetRandomDiff(t *testing.T) {
 		if i%250 == 0 || i == steps-1 {
 			d.checkReplica()
 			for _, k := range append(append(smallKeys, lexKeys...), "bigz", "dst1", "dst2") {
-				zsetCheckEncoding(d, k)
+				d.checkEncodings(true, k)
 			}
 			if t.Failed() {
 				t.Fatalf("after step %d (%s)", i, line)

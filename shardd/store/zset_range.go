@@ -30,28 +30,6 @@ const (
 	zsetErrWeightFloat = "ERR weight value is not a float"
 )
 
-// zsetRankBounds sanitizes ZRANGE-style indexes against a length n; ok is
-// false when the range is empty.
-func zsetRankBounds(n int, start, end int64) (lo, hi int, ok bool) {
-	llen := int64(n)
-	if start < 0 {
-		start += llen
-	}
-	if end < 0 {
-		end += llen
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > end || start >= llen {
-		return 0, 0, false
-	}
-	if end >= llen {
-		end = llen - 1
-	}
-	return int(start), int(end), true
-}
-
 // firstInRange returns the rank of the first element in range, or -1
 // (zzlFirstInRange / zslFirstInRange and their lex twins). A listpack is
 // scanned from its head as Redis does, which matters for lex ranges over
@@ -207,7 +185,7 @@ func (z *zsetValue) countRange(r zsetRange) int {
 // Z[REV]RANGEBYSCORE, Z[REV]RANGEBYLEX (argStart 1) and ZRANGESTORE
 // (argStart 2, store).
 func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrangeDir) {
-	if !zsetArity(c, argStart+3) {
+	if !c.arity(argStart + 3) {
 		return
 	}
 	args := c.Args
@@ -223,10 +201,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 			withScores = true
 		case eqFold(a, "limit") && left >= 2:
 			var ok bool
-			if offset, ok = c.IntArg(j + 1); !ok {
-				return
-			}
-			if limit, ok = c.IntArg(j + 2); !ok {
+			if offset, limit, ok = c.IntArgPair(j+1, j+2); !ok {
 				return
 			}
 			j += 2
@@ -264,26 +239,14 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 	switch kind {
 	case zrangeRank:
 		var ok bool
-		if start, ok = c.IntArg(minIdx); !ok {
+		if start, end, ok = c.IntArgPair(minIdx, maxIdx); !ok {
 			return
 		}
-		if end, ok = c.IntArg(maxIdx); !ok {
+	default:
+		var ok bool
+		if rng, ok = zsetRangeArgs(c, kind, minIdx, maxIdx); !ok {
 			return
 		}
-	case zrangeScore:
-		r, ok := zsetParseScoreRange(args[minIdx], args[maxIdx])
-		if !ok {
-			c.Err(zsetErrScoreRange)
-			return
-		}
-		rng = &r
-	case zrangeLex:
-		r, ok := zsetParseLexRange(args[minIdx], args[maxIdx])
-		if !ok {
-			c.Err(zsetErrLexRange)
-			return
-		}
-		rng = &r
 	}
 
 	z, found, ok := getObject[*zsetValue](c, key)
@@ -292,7 +255,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 	}
 	if !found {
 		if store {
-			zsetStoreResult(c, args[1], nil)
+			storeResult(c, args[1], nil)
 		} else {
 			c.Array(0)
 		}
@@ -300,7 +263,7 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 	}
 	walk := func(fn func(*zsetItem)) {
 		if kind == zrangeRank {
-			if lo, hi, ok := zsetRankBounds(z.length(), start, end); ok {
+			if lo, hi, ok := indexRange(start, end, z.length()); ok {
 				z.rankWalk(lo, hi, reverse, fn)
 			}
 			return
@@ -312,26 +275,22 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 		// to be long, then element by element as zsetAdd does.
 		hint := 0
 		if kind == zrangeRank {
-			if lo, hi, ok := zsetRankBounds(z.length(), start, end); ok {
+			if lo, hi, ok := indexRange(start, end, z.length()); ok {
 				hint = hi - lo + 1
 			}
 		}
 		dz := newZSet(hint > zsetMaxListpackEntries)
 		walk(func(it *zsetItem) { dz.insert(it.score, it.member) })
-		zsetStoreResult(c, args[1], dz)
+		storeResult(c, args[1], dz)
 		return
 	}
 	if kind == zrangeRank {
-		lo, hi, ok := zsetRankBounds(z.length(), start, end)
+		lo, hi, ok := indexRange(start, end, z.length())
 		if !ok {
 			c.Array(0)
 			return
 		}
-		n := hi - lo + 1
-		if withScores {
-			n *= 2
-		}
-		c.Array(n)
+		c.Array((hi - lo + 1) * replyPer(withScores))
 		z.rankWalk(lo, hi, reverse, func(it *zsetItem) { c.zsetReply(it, withScores) })
 		return
 	}
@@ -340,57 +299,37 @@ func zrangeGeneric(c *Call, argStart int, store bool, kind zrangeKind, dir zrang
 		c.zsetReply(it, withScores)
 		n++
 	})
-	if withScores {
-		n *= 2
-	}
-	c.Out = zsetInsertArrayHeader(c.Out, pos, n)
+	c.Out = zsetInsertArrayHeader(c.Out, pos, n*replyPer(withScores))
 }
 
-// zsetStoreResult stores a computed result under dst (ZRANGESTORE,
-// Z*STORE): a non-empty result replaces dst (dropping its TTL), an empty
-// (or nil) one deletes it. The command is recorded as is when dst changed:
-// replaying it is deterministic.
-func zsetStoreResult(c *Call, dst []byte, z *zsetValue) {
-	if z == nil || z.length() == 0 {
-		if _, exists := c.S.lookup(c.Now, dst); exists {
-			c.S.removeKey(string(dst))
-			c.Touch(dst)
-			c.PropagateSelf()
+// zsetRangeArgs parses the score (kind zrangeScore) or lex range given by
+// arguments minIdx and maxIdx, replying Redis's error when it is not valid.
+func zsetRangeArgs(c *Call, kind zrangeKind, minIdx, maxIdx int) (zsetRange, bool) {
+	if kind == zrangeScore {
+		r, ok := zsetParseScoreRange(c.Args[minIdx], c.Args[maxIdx])
+		if !ok {
+			c.Err(zsetErrScoreRange)
+			return nil, false
 		}
-		c.Int(0)
-		return
+		return &r, true
 	}
-	c.S.setKey(dst, z, 0)
-	c.Touch(dst)
-	c.PropagateSelf()
-	c.Int(int64(z.length()))
-}
-
-func zcountCommand(c *Call) {
-	if !zsetArity(c, 4) {
-		return
-	}
-	r, ok := zsetParseScoreRange(c.Args[2], c.Args[3])
-	if !ok {
-		c.Err(zsetErrScoreRange)
-		return
-	}
-	zsetCountReply(c, &r)
-}
-
-func zlexcountCommand(c *Call) {
-	if !zsetArity(c, 4) {
-		return
-	}
-	r, ok := zsetParseLexRange(c.Args[2], c.Args[3])
+	r, ok := zsetParseLexRange(c.Args[minIdx], c.Args[maxIdx])
 	if !ok {
 		c.Err(zsetErrLexRange)
-		return
+		return nil, false
 	}
-	zsetCountReply(c, &r)
+	return &r, true
 }
 
-func zsetCountReply(c *Call, r zsetRange) {
+// zcountGeneric is ZCOUNT (kind zrangeScore) and ZLEXCOUNT (zrangeLex).
+func zcountGeneric(c *Call, kind zrangeKind) {
+	if !c.arity(4) {
+		return
+	}
+	r, ok := zsetRangeArgs(c, kind, 2, 3)
+	if !ok {
+		return
+	}
 	z, found, ok := getObject[*zsetValue](c, c.Args[1])
 	if !ok {
 		return
@@ -404,7 +343,7 @@ func zsetCountReply(c *Call, r zsetRange) {
 
 // zremrangeGeneric is ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX.
 func zremrangeGeneric(c *Call, kind zrangeKind) {
-	if !zsetArity(c, 4) {
+	if !c.arity(4) {
 		return
 	}
 	args := c.Args
@@ -413,26 +352,14 @@ func zremrangeGeneric(c *Call, kind zrangeKind) {
 	switch kind {
 	case zrangeRank:
 		var ok bool
-		if start, ok = c.IntArg(2); !ok {
+		if start, end, ok = c.IntArgPair(2, 3); !ok {
 			return
 		}
-		if end, ok = c.IntArg(3); !ok {
-			return
-		}
-	case zrangeScore:
-		r, ok := zsetParseScoreRange(args[2], args[3])
-		if !ok {
-			c.Err(zsetErrScoreRange)
-			return
-		}
-		rng = &r
 	default:
-		r, ok := zsetParseLexRange(args[2], args[3])
-		if !ok {
-			c.Err(zsetErrLexRange)
+		var ok bool
+		if rng, ok = zsetRangeArgs(c, kind, 2, 3); !ok {
 			return
 		}
-		rng = &r
 	}
 	key := args[1]
 	z, found, ok := getObjectForWrite[*zsetValue](c, key)
@@ -445,7 +372,7 @@ func zremrangeGeneric(c *Call, kind zrangeKind) {
 	}
 	var first, count int
 	if kind == zrangeRank {
-		lo, hi, ok := zsetRankBounds(z.length(), start, end)
+		lo, hi, ok := indexRange(start, end, z.length())
 		if !ok {
 			c.Int(0)
 			return

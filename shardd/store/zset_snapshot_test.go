@@ -10,36 +10,6 @@ import (
 	"testing"
 )
 
-func zsetExec(s *Store, now int64, line string) []byte {
-	args := splitArgs(strings.TrimSpace(line))
-	b := make([][]byte, len(args))
-	for i, a := range args {
-		b[i] = []byte(a)
-	}
-	out := s.Exec(now, b, nil)
-	s.TakeEffects()
-	return out
-}
-
-func zsetEncodings(s *Store) string {
-	var out []string
-	for k, e := range s.keys {
-		if z, ok := e.val.(*zsetValue); ok {
-			out = append(out, k+"="+z.encoding())
-		}
-	}
-	slicesSortStrings(out)
-	return strings.Join(out, ",")
-}
-
-func slicesSortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-}
-
 // TestZSetSnapshotRoundTrip snapshots a store holding sorted sets of both
 // encodings while commands keep changing them, loads the snapshot into a
 // fresh store and checks it holds exactly the content (and encodings) of
@@ -56,14 +26,14 @@ func TestZSetSnapshotRoundTrip(t *testing.T) {
 		"ZADD withttl 5 x",
 		"ZADD lex 0 a 0 b 0 c",
 	} {
-		zsetExec(s, now, line)
+		storeExecLine(s, now, line)
 	}
 	s.setExpire([]byte("withttl"), now+100000)
 	for i := 0; i < 40; i++ {
-		zsetExec(s, now, fmt.Sprintf("ZADD many%d %d a %d b", i, i, -i))
+		storeExecLine(s, now, fmt.Sprintf("ZADD many%d %d a %d b", i, i, -i))
 	}
-	want, wantEnc := dump(t, s, now), zsetEncodings(s)
-	wantRank := string(zsetExec(s, now, "ZRANK big m299"))
+	want, wantEnc := dump(t, s, now), objectEncodings(s)
+	wantRank := storeExecLine(s, now, "ZRANK big m299")
 
 	sn, err := s.BeginSnapshot()
 	if err != nil {
@@ -78,12 +48,12 @@ func TestZSetSnapshotRoundTrip(t *testing.T) {
 	for done, i := false, 0; !done; i++ {
 		buf, done = sn.Next(buf, 7)
 		if i < len(writes) {
-			zsetExec(s, now, writes[i])
+			storeExecLine(s, now, writes[i])
 		}
 	}
 	sn.Close()
 	for _, w := range writes[min(len(writes), 1):] {
-		zsetExec(s, now, w)
+		storeExecLine(s, now, w)
 	}
 
 	loaded := New(DefaultConfig())
@@ -93,22 +63,13 @@ func TestZSetSnapshotRoundTrip(t *testing.T) {
 	if got := dump(t, loaded, now); got != want {
 		t.Errorf("loaded snapshot differs\nwant:\n%s\ngot:\n%s", want, got)
 	}
-	if got := zsetEncodings(loaded); got != wantEnc {
+	if got := objectEncodings(loaded); got != wantEnc {
 		t.Errorf("encodings differ\nwant %s\ngot  %s", wantEnc, got)
 	}
 	// The loaded sets work.
-	if out := zsetExec(loaded, now, "ZRANK big m299"); string(out) != wantRank || wantRank[0] != ':' {
+	if out := storeExecLine(loaded, now, "ZRANK big m299"); out != wantRank || wantRank[0] != ':' {
 		t.Errorf("ZRANK after load: %q, want %q", out, wantRank)
 	}
-}
-
-// zsetSnapshotRecord wraps a zset payload into a one-key snapshot.
-func zsetSnapshotRecord(payload []byte) []byte {
-	b := []byte{recZSet}
-	b = appendBytes(b, []byte("k"))
-	b = binary.AppendVarint(b, 0)
-	b = append(b, payload...)
-	return append(b, recEnd)
 }
 
 func zsetPayload(enc byte, items ...zsetItem) []byte {
@@ -146,13 +107,13 @@ func TestZSetSnapshotCorrupt(t *testing.T) {
 		{"absurd count", append([]byte{1}, binary.AppendUvarint(nil, 1<<40)...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(zsetSnapshotRecord(tc.payload)))
+			err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(snapOneRecord(recZSet, tc.payload)))
 			if !errors.Is(err, ErrBadSnapshot) {
 				t.Fatalf("LoadSnapshot: %v, want ErrBadSnapshot", err)
 			}
 		})
 	}
-	if err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(zsetSnapshotRecord(valid))); err != nil {
+	if err := New(DefaultConfig()).LoadSnapshot(bytes.NewReader(snapOneRecord(recZSet, valid))); err != nil {
 		t.Fatalf("valid payload: %v", err)
 	}
 }
@@ -167,7 +128,7 @@ func FuzzLoadSnapshotZSet(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		s := New(DefaultConfig())
-		if err := s.LoadSnapshot(bytes.NewReader(zsetSnapshotRecord(payload))); err != nil {
+		if err := s.LoadSnapshot(bytes.NewReader(snapOneRecord(recZSet, payload))); err != nil {
 			return
 		}
 		z, ok := s.keys["k"].val.(*zsetValue)
@@ -190,7 +151,7 @@ func FuzzLoadSnapshotZSet(f *testing.F) {
 		if z.dict != nil && len(z.dict) != len(items) {
 			t.Fatalf("dict has %d members, tree %d", len(z.dict), len(items))
 		}
-		zsetExec(s, 0, "ZRANGE k 0 -1 WITHSCORES")
-		zsetExec(s, 0, "ZPOPMIN k 1000")
+		storeExecLine(s, 0, "ZRANGE k 0 -1 WITHSCORES")
+		storeExecLine(s, 0, "ZPOPMIN k 1000")
 	})
 }

@@ -1,0 +1,108 @@
+package frontend
+
+import (
+	"strconv"
+
+	"github.com/shoal-kv/shoal/proto"
+)
+
+// Blocking commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX)
+// and WAIT run on a connection of their own, never on the shared
+// pipelines (a blocked command would stall every client behind it). Each
+// client keeps one such connection per node it blocked on, reused by its
+// next blocking command. If the shard's master changes while a command is
+// blocked, the connection is closed and the client gets -UNBLOCKED.
+
+// blocking runs a blocking command on the keys' shard's master.
+func (c *clientConn) blocking(spec *proto.CommandSpec, args [][]byte, _ [][]byte) {
+	if c.notReady(spec) {
+		return
+	}
+	v := c.s.router.view()
+	sh, cross := c.keyShards(v, spec, args)
+	if cross {
+		c.localErr(spec, crossSlot)
+		return
+	}
+	if sh == nil {
+		if sh = c.fallbackShard(v, args); sh == nil {
+			c.localErr(spec, "CLUSTERDOWN no shard is known")
+			return
+		}
+	}
+	c.runBlocking(spec, sh, args)
+	c.lastWrite = sh.name
+}
+
+// runBlocking ends the batch, then sends args to sh's master on the
+// client's dedicated connection and records the reply.
+func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args [][]byte) {
+	n := sh.master
+	if n == nil {
+		c.localErr(spec, clusterDownMsg(sh.name))
+		return
+	}
+	req := proto.AppendCommand(nil, args...) // args alias the read buffer
+	c.barrier()
+	d := c.blockConns[n]
+	if d != nil && d.aborted() != nil {
+		d.release()
+		delete(c.blockConns, n)
+		d = nil
+	}
+	if d == nil {
+		var err error
+		if d, err = n.newDedicated(sh.name); err != nil {
+			c.localErr(spec, clusterDownMsg(sh.name))
+			return
+		}
+		if c.blockConns == nil {
+			c.blockConns = make(map[*node]*dedicatedConn)
+		}
+		c.blockConns[n] = d
+	}
+	lo := len(c.local)
+	out, err := c.runOn(d, c.local, req, 1)
+	if err != nil {
+		d.release()
+		delete(c.blockConns, n)
+		c.local = c.dedicatedErr(c.local[:lo], d, err)
+	} else {
+		c.local = out
+	}
+	c.addLocal(spec, lo)
+}
+
+// cmdWait forwards WAIT numreplicas timeout to the master of the shard the
+// client last wrote to (the first shard if none), on a dedicated
+// connection. Writes through a frontend travel on shared connections, so
+// shardd must read WAIT on a connection without writes of its own as
+// "the master's current offset" (the replication work's side of this).
+func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
+	if _, err := strconv.ParseInt(string(args[1]), 10, 64); err != nil || !canonicalInt(args[1]) {
+		c.localErr(spec, "ERR value is not an integer or out of range")
+		return
+	}
+	t, err := strconv.ParseInt(string(args[2]), 10, 64)
+	if err != nil || !canonicalInt(args[2]) {
+		c.localErr(spec, "ERR timeout is not an integer or out of range")
+		return
+	}
+	if t < 0 {
+		c.localErr(spec, "ERR timeout is negative")
+		return
+	}
+	if c.notReady(spec) {
+		return
+	}
+	v := c.s.router.view()
+	sh := v.shards[c.lastWrite]
+	if sh == nil && len(v.order) > 0 {
+		sh = v.order[0]
+	}
+	if sh == nil {
+		c.localErr(spec, "CLUSTERDOWN no shard is known")
+		return
+	}
+	c.runBlocking(spec, sh, args)
+}

@@ -1,0 +1,213 @@
+package frontend
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/shoal-kv/shoal/proto"
+)
+
+// Merging replies of split and fan-out commands. Upstream frames were
+// checked by proto.Reader.ReadReply, so these scanners only guard against
+// a reply of the wrong shape (which turns into an error reply).
+
+// frameEnd returns the end of the RESP2 frame starting at b[i], or -1.
+func frameEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	nl := bytes.IndexByte(b[i:], '\n')
+	if nl < 1 {
+		return -1
+	}
+	line := i + nl + 1
+	switch b[i] {
+	case '+', '-', ':':
+		return line
+	case '$':
+		n, err := strconv.Atoi(string(b[i+1 : i+nl-1]))
+		if err != nil {
+			return -1
+		}
+		if n < 0 {
+			return line
+		}
+		if line+n+2 > len(b) {
+			return -1
+		}
+		return line + n + 2
+	case '*':
+		n, err := strconv.Atoi(string(b[i+1 : i+nl-1]))
+		if err != nil {
+			return -1
+		}
+		j := line
+		for k := 0; k < n; k++ {
+			if j = frameEnd(b, j); j < 0 {
+				return -1
+			}
+		}
+		return j
+	}
+	return -1
+}
+
+// arrayBody returns the element count of an array frame and the offset
+// of its first element; ok is false for anything else (null arrays too).
+func arrayBody(b []byte) (n, off int, ok bool) {
+	if len(b) < 4 || b[0] != '*' {
+		return 0, 0, false
+	}
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 3 {
+		return 0, 0, false
+	}
+	n, err := strconv.Atoi(string(b[1 : nl-1]))
+	if err != nil || n < 0 {
+		return 0, 0, false
+	}
+	return n, nl + 1, true
+}
+
+// intReply parses an integer frame.
+func intReply(b []byte) (int64, bool) {
+	if len(b) < 4 || b[0] != ':' {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(b[1:len(b)-2]), 10, 64)
+	return v, err == nil
+}
+
+const errBadShape = "ERR frontend: unexpected reply shape from a shard"
+
+// mergeMGet rebuilds MGET's array in key order: key i's value is the next
+// element of part keyPart[i].
+func mergeMGet(dst []byte, parts []*pending, keyPart []uint16) []byte {
+	var offs [64]int
+	pos := offs[:0]
+	for _, p := range parts {
+		n, off, ok := arrayBody(p.reply)
+		if !ok || n > len(keyPart) {
+			return proto.AppendError(dst, errBadShape)
+		}
+		pos = append(pos, off)
+	}
+	dst = proto.AppendArray(dst, len(keyPart))
+	for _, j := range keyPart {
+		r := parts[j].reply
+		end := frameEnd(r, pos[j])
+		if end < 0 {
+			return proto.AppendError(dst, errBadShape)
+		}
+		dst = append(dst, r[pos[j]:end]...)
+		pos[j] = end
+	}
+	return dst
+}
+
+// mergeSum adds the parts' integer replies.
+func mergeSum(dst []byte, parts []*pending) []byte {
+	var sum int64
+	for _, p := range parts {
+		v, ok := intReply(p.reply)
+		if !ok {
+			return proto.AppendError(dst, errBadShape)
+		}
+		sum += v
+	}
+	return proto.AppendInt(dst, sum)
+}
+
+// mergeConcat concatenates the parts' arrays (KEYS).
+func mergeConcat(dst []byte, parts []*pending) []byte {
+	total := 0
+	for _, p := range parts {
+		n, _, ok := arrayBody(p.reply)
+		if !ok {
+			return proto.AppendError(dst, errBadShape)
+		}
+		total += n
+	}
+	dst = proto.AppendArray(dst, total)
+	for _, p := range parts {
+		_, off, _ := arrayBody(p.reply)
+		dst = append(dst, p.reply[off:]...)
+	}
+	return dst
+}
+
+// mergeRandomKey returns a non-nil reply, starting the search at a shard
+// chosen by seed so that keys come from every shard.
+func mergeRandomKey(dst []byte, parts []*pending, seed int) []byte {
+	for i := range parts {
+		r := parts[(seed+i)%len(parts)].reply
+		if len(r) > 0 && r[0] == '$' && !bytes.Equal(r, nullBulk) {
+			return append(dst, r...)
+		}
+	}
+	return proto.AppendNullBulk(dst)
+}
+
+var (
+	nullBulk  = []byte("$-1\r\n")
+	nullArray = []byte("*-1\r\n")
+)
+
+// appendScanReply rewrites a shard's SCAN reply ["cursor", [keys...]] so
+// that its cursor also names the shard: shard cursor << 16 | shard index,
+// moving to the next shard's start when this shard is done.
+func appendScanReply(dst, reply []byte, idx, nshards int) []byte {
+	n, off, ok := arrayBody(reply)
+	if !ok || n != 2 {
+		if len(reply) > 0 && reply[0] == '-' {
+			return append(dst, reply...)
+		}
+		return proto.AppendError(dst, errBadShape)
+	}
+	end := frameEnd(reply, off)
+	if end < 0 || reply[off] != '$' {
+		return proto.AppendError(dst, errBadShape)
+	}
+	nl := bytes.IndexByte(reply[off:], '\n')
+	cur, err := strconv.ParseUint(string(reply[off+nl+1:end-2]), 10, 64)
+	if err != nil || cur >= 1<<(64-scanShardBits) {
+		return proto.AppendError(dst, "ERR frontend: shard cursor out of range")
+	}
+	var next uint64
+	switch {
+	case cur != 0:
+		next = cur<<scanShardBits | uint64(idx)
+	case idx+1 < nshards:
+		next = uint64(idx + 1)
+	}
+	dst = proto.AppendArray(dst, 2)
+	var tmp [24]byte
+	dst = proto.AppendBulk(dst, strconv.AppendUint(tmp[:0], next, 10))
+	return append(dst, reply[end:]...)
+}
+
+// isMiss reports a reply that a key missing from a cached replica could
+// have produced (the replica may have evicted it): null bulk or array,
+// empty array, 0, -2 (TTL of a missing key), "none" (TYPE), or an array
+// with a null element (MGET, HMGET). Such a read is asked of the master.
+func isMiss(r []byte) bool {
+	switch {
+	case bytes.Equal(r, nullBulk), bytes.Equal(r, nullArray):
+		return true
+	case string(r) == "*0\r\n", string(r) == ":0\r\n", string(r) == ":-2\r\n", string(r) == "+none\r\n":
+		return true
+	}
+	n, off, ok := arrayBody(r)
+	if !ok {
+		return false
+	}
+	for k := 0; k < n; k++ {
+		if bytes.HasPrefix(r[off:], nullBulk) {
+			return true
+		}
+		if off = frameEnd(r, off); off < 0 {
+			return false
+		}
+	}
+	return false
+}
