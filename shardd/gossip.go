@@ -45,7 +45,7 @@ func (s *Server) gossipTags() gossip.Tags {
 	s.mu.Lock()
 	epoch := s.epoch
 	s.mu.Unlock()
-	return gossip.Tags{
+	t := gossip.Tags{
 		Role:     gossip.RoleShard,
 		Shard:    s.cfg.Shard,
 		ReplRole: s.replRole(),
@@ -53,7 +53,16 @@ func (s *Server) gossipTags() gossip.Tags {
 		RESPAddr: s.cfg.RESPAddr,
 		Version:  s.cfg.Version,
 	}
+	if s.cfg.Diskless && s.cfg.MaxMemory > 0 {
+		// Diskless cached mode: the frontend sends reads that miss here
+		// (-NOTCACHED) to the master (frontend.TagCached).
+		t.Extra = map[string]string{tagCached: "1"}
+	}
+	return t
 }
+
+// tagCached is the gossip tag (gossip.Tags.Extra) a cached node announces.
+const tagCached = "dl"
 
 // updateGossipTags publishes the node's current role and epoch (after a
 // role change).

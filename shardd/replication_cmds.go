@@ -122,8 +122,8 @@ func cmdReplicaof(c *conn, args [][]byte) {
 }
 
 // cmdWait answers WAIT numreplicas timeout: the number of replicas that
-// acknowledged this connection's writes, waiting up to timeout ms (0:
-// forever) for numreplicas of them.
+// acknowledged this connection's writes (all writes so far when it made
+// none), waiting up to timeout ms (0: forever) for numreplicas of them.
 func cmdWait(c *conn, args [][]byte) {
 	s := c.s
 	n, ok := store.ParseInt(args[1])
@@ -157,6 +157,14 @@ func cmdWait(c *conn, args [][]byte) {
 		return
 	}
 	target := max(c.lastWrite, c.durable)
+	if target == 0 {
+		// A connection that never wrote waits for everything written so
+		// far (Redis would answer at once): a frontend's WAIT travels on a
+		// connection of its own, apart from the writes it follows.
+		c.lock()
+		target = s.appliedIndexLocked()
+		c.unlock()
+	}
 	if c.execing || n <= 0 {
 		c.int(int64(m.Acked(target)))
 		return

@@ -209,6 +209,12 @@ func TestReplicationCommands(t *testing.T) {
 			t.Fatalf("pipelined SET, WAIT: %q, %v; want %q", got, err, want)
 		}
 	}
+	// A connection that never wrote waits for every write so far (a
+	// frontend sends WAIT apart from the writes).
+	other := testutil.DialRaw(t, m.addr)
+	if got := string(other.Do("WAIT", "1", "5000")); got != ":1\r\n" {
+		t.Fatalf("WAIT on a connection without writes = %q", got)
+	}
 	start = time.Now()
 	if got := string(raw.Do("WAIT", "2", "150")); got != ":1\r\n" || time.Since(start) < 150*time.Millisecond {
 		t.Fatalf("WAIT 2 150 with one replica = %q after %v", got, time.Since(start))
@@ -435,5 +441,17 @@ func TestReplicaAuthenticates(t *testing.T) {
 	}
 	if st := infoFields(t, bad.client(), "replication"); st["master_link_status"] != "down" || st["slave_repl_offset"] != "0" {
 		t.Fatalf("replica without masterauth: %v", st)
+	}
+}
+
+// Gossip tags say replica or master, and cached mode (frontend.TagCached).
+func TestReplicationGossipTags(t *testing.T) {
+	m := startNode(t)
+	c := startNode(t, func(c *Config) { c.ReplicaOf, c.Diskless, c.DataDir, c.MaxMemory = m.addr, true, "", 64<<20 })
+	if tags := m.srv.gossipTags(); tags.ReplRole != "master" || tags.Extra[tagCached] != "" {
+		t.Fatalf("master tags %+v", tags)
+	}
+	if tags := c.srv.gossipTags(); tags.ReplRole != "replica" || tags.Extra[tagCached] != "1" {
+		t.Fatalf("cached replica tags %+v", tags)
 	}
 }
