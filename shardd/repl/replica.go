@@ -280,8 +280,14 @@ func (r *Replica) session() error {
 	lim.MaxReplyLen = lim.MaxBulkLen + 64
 	rd := proto.NewReaderSize(nc, lim, 256<<10)
 	w := &linkWriter{nc: nc, timeout: r.cfg.Timeout}
+	var deadlineSet time.Time
 	read := func() ([]byte, error) {
-		nc.SetReadDeadline(time.Now().Add(r.cfg.Timeout))
+		// Moving the deadline costs more than reading a buffered frame:
+		// do it before a read that may block, or when it is getting old.
+		if now := time.Now(); rd.Buffered() == 0 || now.Sub(deadlineSet) > r.cfg.Timeout/8 {
+			nc.SetReadDeadline(now.Add(r.cfg.Timeout))
+			deadlineSet = now
+		}
 		f, err := rd.ReadReply()
 		if err == nil {
 			r.lastIO.Store(time.Now().UnixNano())
