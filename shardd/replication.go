@@ -632,6 +632,14 @@ func (c *cachedSink) Write(p []byte) (int, error) { return c.ld.pw.Write(p) }
 func (c *cachedSink) Abort() {
 	c.ld.pw.CloseWithError(errors.New("snapshot transfer aborted"))
 	<-c.ld.done
+	// The keys loaded so far are no state at any index: start from empty
+	// (index 0), as a new replica.
+	s := c.s
+	s.mu.Lock()
+	s.swapStoreLocked(newReplicaStore())
+	s.repl.cache.reset(true)
+	s.repl.applied = 0
+	s.mu.Unlock()
 	c.release()
 }
 
