@@ -226,6 +226,24 @@ func TestCachedReplicaStaysBoundedAndNeverLies(t *testing.T) {
 	if peak > maxMemory {
 		t.Errorf("peak resident memory %d bytes exceeds the %d-byte bound", peak, maxMemory)
 	}
+	// No file is open for writing (the Go runtime reads cgroup files).
+	pid := p.cmd.Process.Pid
+	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+		for _, fd := range fds {
+			target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+			if err != nil || !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "/dev/") {
+				continue // sockets, pipes, anonymous inodes, devices
+			}
+			info, _ := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, fd.Name()))
+			for _, line := range strings.Split(string(info), "\n") {
+				if v, ok := strings.CutPrefix(line, "flags:"); ok {
+					if flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64); err == nil && flags&3 != 0 {
+						t.Errorf("the diskless process has %s open for writing", target)
+					}
+				}
+			}
+		}
+	}
 	if served == 0 || notCached == 0 {
 		t.Errorf("expected both cached answers and NOTCACHED (served %d, notcached %d)", served, notCached)
 	}
