@@ -57,11 +57,13 @@
 // HeartbeatInterval. The replica acknowledges on the same connection after
 // every batch it applied and at least every AckInterval:
 //
-//	replica → master   SHOAL ACK <applied-index> <logged-index>
+//	replica → master   SHOAL ACK <applied-index> <logged-index> [<applied-at>]
 //
 // applied-index is the last record applied to the replica's store (WAIT and
 // INFO use it); logged-index the last one durable in its own log (equal to
-// applied for a diskless replica). A master drops a replica that sends
+// applied for a diskless replica); applied-at the replica's clock (Unix
+// nanoseconds) when it applied that record, which the master's lag
+// statistics use when it is plausible on the master's clock. A master drops a replica that sends
 // nothing for Timeout; a replica reconnects, with backoff, when the master is
 // silent for Timeout or the connection breaks, and resumes from its own
 // position: a durable replica keeps the same indexes in its own log, so a

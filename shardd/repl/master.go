@@ -404,15 +404,16 @@ func (m *Master) readAcks(f *follower, nc net.Conn, rd CommandReader) error {
 		if err != nil {
 			return err
 		}
-		applied, logged, err := parseAck(args)
+		a, err := parseAck(args)
 		if err != nil {
 			return err
 		}
-		m.ack(f, applied, logged)
+		m.ack(f, a)
 	}
 }
 
-func (m *Master) ack(f *follower, applied, logged uint64) {
+func (m *Master) ack(f *follower, a ack) {
+	applied, logged := a.applied, a.logged
 	now := time.Now()
 	// Acks come from two goroutines of the replica (after each batch and
 	// on a timer), so an older one may arrive last: keep the highest.
@@ -426,7 +427,13 @@ func (m *Master) ack(f *follower, applied, logged uint64) {
 	f.lastAck.Store(now.UnixNano())
 	if c := m.clock.Load(); c != nil && f.online.Load() && applied > prev {
 		from := max(prev, f.lagFrom) + 1
+		// The replica's apply time when its clock is plausible on ours (one
+		// machine, or synchronized clocks); else the ack's arrival, which
+		// adds the ack's trip and this side's scheduling.
 		nowNs := now.UnixNano()
+		if t, ok := c.lookup(applied); ok && a.appliedAt >= t && a.appliedAt <= nowNs {
+			nowNs = a.appliedAt
+		}
 		m.lag.mu.Lock()
 		if applied >= from && applied-from >= writeClockSize {
 			m.lag.lost += int64(applied - from + 1 - writeClockSize)
@@ -434,7 +441,7 @@ func (m *Master) ack(f *follower, applied, logged uint64) {
 		}
 		for i := from; i <= applied && i >= from; i++ {
 			if t, ok := c.lookup(i); ok {
-				m.lag.add((nowNs - t) / 1000)
+				m.lag.add(max(nowNs-t, 0) / 1000)
 			} else {
 				m.lag.lost++
 			}

@@ -51,23 +51,37 @@ func appendSync(dst []byte, r SyncRequest) []byte {
 		strconv.FormatUint(r.Next, 10), strconv.FormatUint(r.LastEpoch, 10), strconv.Itoa(r.Port))
 }
 
-// appendAck encodes SHOAL ACK.
-func appendAck(dst []byte, applied, logged uint64) []byte {
-	return proto.AppendCommandStrings(dst, "SHOAL", "ACK",
-		strconv.FormatUint(applied, 10), strconv.FormatUint(logged, 10))
+// ack is a replica's SHOAL ACK <applied> <logged> [<applied-at>].
+type ack struct {
+	applied, logged uint64
+	// appliedAt is the replica's clock (Unix nanoseconds) when it applied
+	// record applied; 0 when not sent. The master uses it for the lag
+	// statistics when it is plausible on its own clock.
+	appliedAt int64
 }
 
-// parseAck parses SHOAL ACK <applied> <logged>.
-func parseAck(args [][]byte) (applied, logged uint64, err error) {
-	if len(args) != 4 || !eqFold(args[0], "shoal") || !eqFold(args[1], "ack") {
-		return 0, 0, fmt.Errorf("%w: expected SHOAL ACK, got %q", ErrProtocol, args[0])
+// appendAck encodes SHOAL ACK.
+func appendAck(dst []byte, a ack) []byte {
+	return proto.AppendCommandStrings(dst, "SHOAL", "ACK",
+		strconv.FormatUint(a.applied, 10), strconv.FormatUint(a.logged, 10), strconv.FormatInt(a.appliedAt, 10))
+}
+
+// parseAck parses SHOAL ACK.
+func parseAck(args [][]byte) (ack, error) {
+	if len(args) < 4 || len(args) > 5 || !eqFold(args[0], "shoal") || !eqFold(args[1], "ack") {
+		return ack{}, fmt.Errorf("%w: expected SHOAL ACK, got %q", ErrProtocol, args[0])
 	}
-	a, err1 := strconv.ParseUint(string(args[2]), 10, 64)
-	l, err2 := strconv.ParseUint(string(args[3]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("%w: bad SHOAL ACK arguments", ErrProtocol)
+	var a ack
+	var err1, err2, err3 error
+	a.applied, err1 = strconv.ParseUint(string(args[2]), 10, 64)
+	a.logged, err2 = strconv.ParseUint(string(args[3]), 10, 64)
+	if len(args) == 5 {
+		a.appliedAt, err3 = strconv.ParseInt(string(args[4]), 10, 64)
 	}
-	return a, l, nil
+	if err1 != nil || err2 != nil || err3 != nil {
+		return ack{}, fmt.Errorf("%w: bad SHOAL ACK arguments", ErrProtocol)
+	}
+	return a, nil
 }
 
 func eqFold(b []byte, s string) bool { return bytes.EqualFold(b, []byte(s)) }

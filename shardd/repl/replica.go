@@ -91,10 +91,11 @@ type Replica struct {
 	conn    net.Conn
 	stopped bool
 
-	state   atomic.Int32
-	syncing atomic.Bool
-	lastIO  atomic.Int64 // Unix nanoseconds of the last byte from the master
-	applied atomic.Uint64
+	state     atomic.Int32
+	syncing   atomic.Bool
+	lastIO    atomic.Int64 // Unix nanoseconds of the last byte from the master
+	applied   atomic.Uint64
+	appliedAt atomic.Int64 // when applied was applied (Unix nanoseconds)
 
 	fullSyncs, partialSyncs, truncates, connects atomic.Int64
 
@@ -239,10 +240,10 @@ type linkWriter struct {
 	buf     []byte
 }
 
-func (w *linkWriter) ack(applied, logged uint64) error {
+func (w *linkWriter) ack(a ack) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = appendAck(w.buf[:0], applied, logged)
+	w.buf = appendAck(w.buf[:0], a)
 	w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
 	_, err := w.nc.Write(w.buf)
 	return err
@@ -382,7 +383,7 @@ func (r *Replica) startAcks(w *linkWriter) (stop func()) {
 			case <-quit:
 				return
 			case <-t.C:
-				if err := w.ack(r.applied.Load(), r.cfg.Applier.Logged()); err != nil {
+				if err := w.ack(ack{applied: r.applied.Load(), logged: r.cfg.Applier.Logged(), appliedAt: r.appliedAt.Load()}); err != nil {
 					return
 				}
 			}
@@ -473,19 +474,21 @@ func (r *Replica) stream(rd *proto.Reader, read func() ([]byte, error), w *linkW
 		if err := ap.Apply(recs); err != nil {
 			return err
 		}
-		now := time.Now().UnixMilli()
+		appliedAt := time.Now()
+		now := appliedAt.UnixMilli()
 		r.applyLag.mu.Lock()
 		for _, rec := range recs {
 			r.applyLag.add((now - rec.TimeMillis) * 1000)
 		}
 		r.applyLag.mu.Unlock()
 		next += uint64(len(recs))
+		r.appliedAt.Store(appliedAt.UnixNano())
 		r.applied.Store(next - 1)
 		buf, ends = buf[:0], ends[:0]
 		if cap(buf) > 2*r.cfg.MaxBatchBytes {
 			buf = nil
 		}
-		return w.ack(next-1, ap.Logged())
+		return w.ack(ack{applied: next - 1, logged: ap.Logged(), appliedAt: appliedAt.UnixNano()})
 	}
 	for {
 		f, err := read()
