@@ -92,7 +92,7 @@ type Config struct {
 	Limits proto.Limits
 
 	// UpstreamConns is how many pipelined connections the frontend keeps
-	// to each shard node; requests from all clients share them. Default 2.
+	// to each shard node; requests from all clients share them. Default 1.
 	UpstreamConns int
 	// DialTimeout bounds connecting to a shard node (default 1 s).
 	DialTimeout time.Duration
@@ -127,7 +127,7 @@ func DefaultConfig() Config {
 		ReplicaLagInterval: time.Second,
 		MaxClients:         10000,
 		Limits:             proto.DefaultLimits(),
-		UpstreamConns:      2,
+		UpstreamConns:      1,
 		DialTimeout:        time.Second,
 		UpstreamTimeout:    10 * time.Second,
 		MaxBatch:           1024,

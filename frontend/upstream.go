@@ -313,7 +313,9 @@ func (u *upConn) readLoop() {
 	rd := proto.NewReader(u.nc, proto.Limits{MaxBulkLen: lim.MaxBulkLen, MaxReplyLen: proto.DefaultMaxReplyLen})
 	var local []*pending
 	li := 0
+	var now time.Time
 	for {
+		fresh := rd.Buffered() == 0 // this ReadReply reads from the socket
 		frame, err := rd.ReadReply()
 		if err != nil {
 			u.failWith(err, local[li:])
@@ -338,8 +340,11 @@ func (u *upConn) readLoop() {
 		p.reply = append(p.reply[:0], frame...)
 		local[li] = nil
 		li++
-		now := time.Now()
-		u.progress.Store(now.UnixNano())
+		if fresh || now.IsZero() {
+			// Replies that arrived together share one clock reading.
+			now = time.Now()
+			u.progress.Store(now.UnixNano())
+		}
 		u.n.upLatency.Observe(now.Sub(p.start).Seconds())
 		u.recv.Add(1)
 		p.complete()
