@@ -34,6 +34,10 @@ const (
 	ErrInvalidExp  = "ERR invalid expire time in '%s' command"
 	ErrNaN         = "ERR resulting score is not a number (NaN)"
 	ErrInvalidCurs = "ERR invalid cursor"
+	ErrNotPositive = "ERR value is out of range, must be positive"
+	ErrValueRange  = "ERR value is out of range"
+	ErrNumkeys     = "ERR numkeys should be greater than 0"
+	ErrIncrNaN     = "ERR increment would produce NaN or Infinity"
 )
 
 // ---- replies ----
@@ -236,16 +240,30 @@ func (c *Call) getString(key []byte) (val []byte, found, ok bool) {
 // replied).
 func getObject[T object](c *Call, key []byte) (obj T, found, ok bool) {
 	e, found := c.S.lookupRead(c.Now, key)
-	return objectOf[T](c, e, found)
+	if !found {
+		return obj, false, true
+	}
+	if obj, ok = e.val.(T); !ok {
+		c.WrongType()
+	}
+	return obj, true, ok
 }
 
 // lookupForWrite is getObject for a command that may change the object in
 // place: hits and misses are not counted (Redis counts only reads). The
 // caller must call c.S.mutated(key) before it changes the object (so a
-// command that changes nothing costs a snapshot in progress no copy).
+// command that changes nothing costs a snapshot in progress no copy). It
+// repeats getObject's few lines rather than sharing a helper: both are on
+// every hot path.
 func lookupForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
 	e, found := c.S.lookup(c.Now, key)
-	return objectOf[T](c, e, found)
+	if !found {
+		return obj, false, true
+	}
+	if obj, ok = e.val.(T); !ok {
+		c.WrongType()
+	}
+	return obj, true, ok
 }
 
 // getObjectForWrite is lookupForWrite for a command about to change the
@@ -256,18 +274,6 @@ func getObjectForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
 		c.S.mutated(key)
 	}
 	return obj, found, ok
-}
-
-// objectOf is e's value as T when found, replying WRONGTYPE for another type.
-func objectOf[T object](c *Call, e entry, found bool) (obj T, _, ok bool) {
-	if !found {
-		return obj, false, true
-	}
-	obj, ok = e.val.(T)
-	if !ok {
-		c.WrongType()
-	}
-	return obj, true, ok
 }
 
 // createObject stores a new, empty collection under key (which must not

@@ -347,11 +347,9 @@ var (
 )
 
 const (
-	listErrPositive  = "ERR value is out of range, must be positive"
 	listErrRankZero  = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
 	listErrCountNeg  = "ERR COUNT can't be negative"
 	listErrMaxlenNeg = "ERR MAXLEN can't be negative"
-	listErrNumkeys   = "ERR numkeys should be greater than 0"
 	listErrCountGT0  = "ERR count should be greater than 0"
 	listEmptyArray   = "*0\r\n"
 )
@@ -447,7 +445,7 @@ func listPopCmd(c *Call, front bool) {
 	if hasCount {
 		v, ok := ParseInt(c.Args[2])
 		if !ok || v < 0 {
-			c.Err(listErrPositive)
+			c.Err(ErrNotPositive)
 			return
 		}
 		count = v
@@ -985,7 +983,7 @@ func listMPopCmd(c *Call, numkeysIdx int, block bool) {
 	argc := len(c.Args)
 	numkeys, ok := ParseInt(c.Args[numkeysIdx])
 	if !ok || numkeys < 1 {
-		c.Err(listErrNumkeys)
+		c.Err(ErrNumkeys)
 		return
 	}
 	if numkeys > int64(argc-numkeysIdx-2) {

@@ -550,7 +550,7 @@ const spopMoveStrategyMul = 5
 func spopCount(c *Call) {
 	l, ok := ParseInt(c.Args[2])
 	if !ok || l < 0 {
-		c.Err("ERR value is out of range, must be positive")
+		c.Err(ErrNotPositive)
 		return
 	}
 	key := c.Args[1]
@@ -827,7 +827,7 @@ func sintercardCmd(c *Call) {
 	}
 	numkeys, ok := ParseInt(c.Args[1])
 	if !ok || numkeys < 1 {
-		c.Err("ERR numkeys should be greater than 0")
+		c.Err(ErrNumkeys)
 		return
 	}
 	if numkeys > int64(len(c.Args)-2) {

@@ -27,7 +27,7 @@ func zpopCommand(c *Call, highest bool) {
 	if len(c.Args) == 3 {
 		v, ok := ParseInt(c.Args[2])
 		if !ok || v < 0 {
-			c.Err(zsetErrPositive)
+			c.Err(ErrNotPositive)
 			return
 		}
 		count = v
