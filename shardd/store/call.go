@@ -130,6 +130,26 @@ func matchOption(b []byte, opts []optionFlag) int {
 	return 0
 }
 
+// countArg parses argument i as a count that must not be negative (Redis's
+// getPositiveLongFromObjectOrReply: LPOP, ZPOPMIN, SPOP ... count),
+// replying ErrNotPositive otherwise.
+func (c *Call) countArg(i int) (int64, bool) {
+	n, ok := ParseInt(c.Args[i])
+	if !ok || n < 0 {
+		c.Err(ErrNotPositive)
+		return 0, false
+	}
+	return n, true
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // IntArgPair parses arguments i and j as integers (start and end, offset
 // and count), replying ErrNotInt for the first that is not one.
 func (c *Call) IntArgPair(i, j int) (a, b int64, ok bool) {

@@ -548,9 +548,8 @@ func spopCmd(c *Call) {
 const spopMoveStrategyMul = 5
 
 func spopCount(c *Call) {
-	l, ok := ParseInt(c.Args[2])
-	if !ok || l < 0 {
-		c.Err(ErrNotPositive)
+	l, ok := c.countArg(2)
+	if !ok {
 		return
 	}
 	key := c.Args[1]
