@@ -130,13 +130,15 @@ func matchOption(b []byte, opts []optionFlag) int {
 	return 0
 }
 
-// countArg parses argument i as a count that must not be negative (Redis's
-// getPositiveLongFromObjectOrReply: LPOP, ZPOPMIN, SPOP ... count),
-// replying ErrNotPositive otherwise.
-func (c *Call) countArg(i int) (int64, bool) {
+// nonNegArg parses argument i as an integer that must not be negative,
+// replying errMsg otherwise (for one not an integer too). The counts of
+// LPOP, ZPOPMIN and SPOP use ErrNotPositive (Redis's
+// getPositiveLongFromObjectOrReply); LPOS COUNT/MAXLEN and SINTERCARD
+// LIMIT have their own texts.
+func (c *Call) nonNegArg(i int, errMsg string) (int64, bool) {
 	n, ok := ParseInt(c.Args[i])
 	if !ok || n < 0 {
-		c.Err(ErrNotPositive)
+		c.Err(errMsg)
 		return 0, false
 	}
 	return n, true

@@ -444,7 +444,7 @@ func listPopCmd(c *Call, front bool) {
 	var count int64
 	if hasCount {
 		var ok bool
-		if count, ok = c.countArg(2); !ok {
+		if count, ok = c.nonNegArg(2, ErrNotPositive); !ok {
 			return
 		}
 	}
@@ -743,20 +743,16 @@ func lposCmd(c *Call) {
 			rank = v
 		case eqFold(opt, "count") && more:
 			j++
-			v, ok := ParseInt(c.Args[j])
-			if !ok || v < 0 {
-				c.Err(listErrCountNeg)
+			var ok bool
+			if count, ok = c.nonNegArg(j, listErrCountNeg); !ok {
 				return
 			}
-			count = v
 		case eqFold(opt, "maxlen") && more:
 			j++
-			v, ok := ParseInt(c.Args[j])
-			if !ok || v < 0 {
-				c.Err(listErrMaxlenNeg)
+			var ok bool
+			if maxlen, ok = c.nonNegArg(j, listErrMaxlenNeg); !ok {
 				return
 			}
-			maxlen = v
 		default:
 			c.SyntaxErr()
 			return

@@ -548,7 +548,7 @@ func spopCmd(c *Call) {
 const spopMoveStrategyMul = 5
 
 func spopCount(c *Call) {
-	l, ok := c.countArg(2)
+	l, ok := c.nonNegArg(2, ErrNotPositive)
 	if !ok {
 		return
 	}
@@ -837,12 +837,10 @@ func sintercardCmd(c *Call) {
 	for j := 2 + int(numkeys); j < len(c.Args); j++ {
 		if eqFold(c.Args[j], "limit") && j+1 < len(c.Args) {
 			j++
-			l, ok := ParseInt(c.Args[j])
-			if !ok || l < 0 {
-				c.Err("ERR LIMIT can't be negative")
+			var ok bool
+			if limit, ok = c.nonNegArg(j, "ERR LIMIT can't be negative"); !ok {
 				return
 			}
-			limit = l
 		} else {
 			c.SyntaxErr()
 			return

@@ -26,7 +26,7 @@ func zpopCommand(c *Call, highest bool) {
 	count := int64(-1)
 	if len(c.Args) == 3 {
 		var ok bool
-		if count, ok = c.countArg(2); !ok {
+		if count, ok = c.nonNegArg(2, ErrNotPositive); !ok {
 			return
 		}
 	}
