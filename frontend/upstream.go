@@ -155,6 +155,7 @@ func (n *node) close(reason error) {
 		sl.mu.Unlock()
 	}
 	n.abortDedicated(reason)
+	n.s.metrics.upstreamLatency.DeleteLabelValues(n.addr)
 }
 
 // abortDedicated closes the node's dedicated connections: their blocked
