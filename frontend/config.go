@@ -82,9 +82,12 @@ type Config struct {
 	// replication on the master).
 	LagProbe LagProbe
 
-	// RequirePass makes clients AUTH before anything else (frontend
-	// side; shards are reached without a password).
+	// RequirePass makes clients AUTH before anything else (the frontend's
+	// own password).
 	RequirePass string
+	// ShardPassword is sent with AUTH on every connection to a shard node
+	// (shardd --requirepass); empty sends none.
+	ShardPassword string
 	// MaxClients bounds concurrent client connections (default 10000).
 	MaxClients int
 	// Limits bounds what clients may send (proto-max-bulk-len,
