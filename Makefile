@@ -25,9 +25,14 @@ test:
 test-short:
 	$(GO) test -count=1 -short ./...
 
-# Benchmarks against redis-server (and later twemproxy) in one run; prints ratios.
+# Benchmarks against redis-server and twemproxy in one run; prints ratios.
+# shardd vs redis-server; replication lag and catch-up; the frontend vs
+# twemproxy and redis direct; request waits during a 1M-key snapshot.
 bench: build
 	bash bench/bench.sh
+	bash bench/repl.sh
+	bash bench/frontend.sh
+	$(GO) test -run '^$$' -bench BenchmarkSnapshotPause -benchtime 1x ./shardd
 
 # Runs each fuzz target for FUZZTIME (the seed corpora also run in `make test`).
 FUZZTIME ?= 30s

@@ -84,4 +84,3 @@ rpk=$(( (ra - rb) / rk )); spk=$(( (sa - sb) / sk ))
 printf "redis:  %d keys, RSS +%d bytes = %d bytes/key\n" "$rk" $((ra - rb)) "$rpk"
 printf "shardd: %d keys, RSS +%d bytes = %d bytes/key\n" "$sk" $((sa - sb)) "$spk"
 awk -v a="$spk" -v b="$rpk" 'BEGIN { printf "memory ratio shardd/redis: %.2f (target <= 1.5)\n", a/b }'
-bash bench/repl.sh

@@ -31,6 +31,7 @@ type Frontend struct {
 	Hashring               string        `mapstructure:"hashring"`
 	HashringTableSize      uint64        `mapstructure:"hashring-table-size"`
 	RequirePass            string        `mapstructure:"requirepass"`
+	ShardPassword          string        `mapstructure:"shard-password"`
 	MaxClients             int           `mapstructure:"maxclients"`
 	ProtoMaxBulkLen        string        `mapstructure:"proto-max-bulk-len"`
 	ClientQueryBufferLimit string        `mapstructure:"client-query-buffer-limit"`
@@ -83,6 +84,7 @@ func FrontendFlags(fs *pflag.FlagSet, d Frontend) {
 	fs.String("hashring", d.Hashring, "key-to-shard algorithm: maglev or ringhash (the same on every frontend)")
 	fs.Uint64("hashring-table-size", d.HashringTableSize, "Maglev table size, a prime (the same on every frontend)")
 	fs.String("requirepass", d.RequirePass, "password clients must AUTH with")
+	fs.String("shard-password", d.ShardPassword, "password the frontend AUTHs with at shard nodes (their --requirepass)")
 	fs.Int("maxclients", d.MaxClients, "maximum concurrent client connections")
 	fs.String("proto-max-bulk-len", d.ProtoMaxBulkLen, "largest bulk argument accepted")
 	fs.String("client-query-buffer-limit", d.ClientQueryBufferLimit, "largest unprocessed input per client")
@@ -124,6 +126,7 @@ func (c Frontend) ServerConfig() (frontend.Config, error) {
 	cfg.EjectFailedShards = c.EjectFailedShards
 	cfg.Hashring = hashring.Config{Algorithm: c.Hashring, TableSize: c.HashringTableSize, VirtualNodes: hashring.DefaultVirtualNodes}
 	cfg.RequirePass = c.RequirePass
+	cfg.ShardPassword = c.ShardPassword
 	cfg.MaxClients = c.MaxClients
 	for _, sz := range []struct {
 		key string

@@ -286,8 +286,9 @@ func (c *clientConn) resetBatch() {
 	c.parts = c.parts[:0]
 	c.keyPart = c.keyPart[:0]
 	c.reqBytes = 0
-	if len(c.pool) > 4096 { // after a huge pipeline, do not keep it all
-		c.pool = c.pool[:4096]
+	if len(c.pool) > 1024 { // after a huge pipeline, do not keep it all
+		clear(c.pool[1024:])
+		c.pool = c.pool[:1024]
 	}
 }
 

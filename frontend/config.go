@@ -82,9 +82,12 @@ type Config struct {
 	// replication on the master).
 	LagProbe LagProbe
 
-	// RequirePass makes clients AUTH before anything else (frontend
-	// side; shards are reached without a password).
+	// RequirePass makes clients AUTH before anything else (the frontend's
+	// own password).
 	RequirePass string
+	// ShardPassword is sent with AUTH on every connection to a shard node
+	// (shardd --requirepass); empty sends none.
+	ShardPassword string
 	// MaxClients bounds concurrent client connections (default 10000).
 	MaxClients int
 	// Limits bounds what clients may send (proto-max-bulk-len,
@@ -92,7 +95,7 @@ type Config struct {
 	Limits proto.Limits
 
 	// UpstreamConns is how many pipelined connections the frontend keeps
-	// to each shard node; requests from all clients share them. Default 2.
+	// to each shard node; requests from all clients share them. Default 1.
 	UpstreamConns int
 	// DialTimeout bounds connecting to a shard node (default 1 s).
 	DialTimeout time.Duration
@@ -127,7 +130,7 @@ func DefaultConfig() Config {
 		ReplicaLagInterval: time.Second,
 		MaxClients:         10000,
 		Limits:             proto.DefaultLimits(),
-		UpstreamConns:      2,
+		UpstreamConns:      1,
 		DialTimeout:        time.Second,
 		UpstreamTimeout:    10 * time.Second,
 		MaxBatch:           1024,

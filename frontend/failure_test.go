@@ -286,3 +286,22 @@ func TestGoRedisClient(t *testing.T) {
 		t.Fatalf("DBSIZE: %d %v", n, err)
 	}
 }
+
+// TestShardPassword: shards with requirepass are reached with
+// ShardPassword on every kind of connection.
+func TestShardPassword(t *testing.T) {
+	mc := newMemClusterOf(t, 2, func(t testing.TB, _ string) string { return testutil.StartRedis(t, "--requirepass", "shardpw") })
+	_, faddr := mc.frontend(func(c *Config) { c.ShardPassword = "shardpw" })
+	c := testutil.DialRaw(t, faddr)
+	if got := do(c, "MSET", "a", "1", "b", "2", "c", "3"); got != "+OK\r\n" {
+		t.Fatalf("MSET: %q", got)
+	}
+	if got := do(c, "BLPOP", "nolist", "0.01"); got != "*-1\r\n" {
+		t.Errorf("BLPOP on a dedicated connection: %q", got)
+	}
+	sub := testutil.DialRaw(t, faddr)
+	do(sub, "SUBSCRIBE", "ch")
+	if got := do(c, "PUBLISH", "ch", "m"); got != ":1\r\n" {
+		t.Errorf("PUBLISH to a subscribed link: %q", got)
+	}
+}

@@ -11,62 +11,75 @@ import (
 // checked by proto.Reader.ReadReply, so these scanners only guard against
 // a reply of the wrong shape (which turns into an error reply).
 
-// frameEnd returns the end of the RESP2 frame starting at b[i], or -1.
-func frameEnd(b []byte, i int) int {
+// line returns the body of the CRLF-terminated line starting at b[i]
+// (type byte excluded) and the index after it.
+func line(b []byte, i int) (body []byte, next int, ok bool) {
 	if i >= len(b) {
-		return -1
+		return nil, 0, false
 	}
 	nl := bytes.IndexByte(b[i:], '\n')
-	if nl < 1 {
-		return -1
+	if nl < 2 || b[i+nl-1] != '\r' {
+		return nil, 0, false
 	}
-	line := i + nl + 1
-	switch b[i] {
-	case '+', '-', ':':
-		return line
-	case '$':
-		n, err := strconv.Atoi(string(b[i+1 : i+nl-1]))
-		if err != nil {
+	return b[i+1 : i+nl-1], i + nl + 1, true
+}
+
+// frameEnd returns the end of the RESP2 frame starting at b[i], or -1. It
+// walks nested arrays without recursion.
+func frameEnd(b []byte, i int) int {
+	for pending := 1; pending > 0; pending-- {
+		if i >= len(b) {
 			return -1
 		}
-		if n < 0 {
-			return line
-		}
-		if line+n+2 > len(b) {
+		typ := b[i]
+		body, next, ok := line(b, i)
+		if !ok {
 			return -1
 		}
-		return line + n + 2
-	case '*':
-		n, err := strconv.Atoi(string(b[i+1 : i+nl-1]))
-		if err != nil {
-			return -1
-		}
-		j := line
-		for k := 0; k < n; k++ {
-			if j = frameEnd(b, j); j < 0 {
+		i = next
+		switch typ {
+		case '+', '-', ':':
+		case '$':
+			n, err := strconv.Atoi(string(body))
+			if err != nil || n < -1 {
 				return -1
 			}
+			if n >= 0 {
+				if n > len(b)-i-2 {
+					return -1
+				}
+				i += n + 2
+			}
+		case '*':
+			n, err := strconv.Atoi(string(body))
+			if err != nil || n < -1 || n > len(b)-i {
+				return -1
+			}
+			if n > 0 {
+				pending += n
+			}
+		default:
+			return -1
 		}
-		return j
 	}
-	return -1
+	return i
 }
 
 // arrayBody returns the element count of an array frame and the offset
 // of its first element; ok is false for anything else (null arrays too).
 func arrayBody(b []byte) (n, off int, ok bool) {
-	if len(b) < 4 || b[0] != '*' {
+	if len(b) == 0 || b[0] != '*' {
 		return 0, 0, false
 	}
-	nl := bytes.IndexByte(b, '\n')
-	if nl < 3 {
+	body, next, ok := line(b, 0)
+	if !ok {
 		return 0, 0, false
 	}
-	n, err := strconv.Atoi(string(b[1 : nl-1]))
+	n, err := strconv.Atoi(string(body))
 	if err != nil || n < 0 {
 		return 0, 0, false
 	}
-	return n, nl + 1, true
+	return n, next, true
 }
 
 // intReply parses an integer frame.
@@ -92,12 +105,13 @@ func mergeMGet(dst []byte, parts []*pending, keyPart []uint16) []byte {
 		}
 		pos = append(pos, off)
 	}
+	start := len(dst)
 	dst = proto.AppendArray(dst, len(keyPart))
 	for _, j := range keyPart {
 		r := parts[j].reply
 		end := frameEnd(r, pos[j])
 		if end < 0 {
-			return proto.AppendError(dst, errBadShape)
+			return proto.AppendError(dst[:start], errBadShape)
 		}
 		dst = append(dst, r[pos[j]:end]...)
 		pos[j] = end
@@ -168,8 +182,11 @@ func appendScanReply(dst, reply []byte, idx, nshards int) []byte {
 	if end < 0 || reply[off] != '$' {
 		return proto.AppendError(dst, errBadShape)
 	}
-	nl := bytes.IndexByte(reply[off:], '\n')
-	cur, err := strconv.ParseUint(string(reply[off+nl+1:end-2]), 10, 64)
+	_, data, _ := line(reply, off)
+	if data > end-2 || frameEnd(reply, end) != len(reply) {
+		return proto.AppendError(dst, errBadShape)
+	}
+	cur, err := strconv.ParseUint(string(reply[data:end-2]), 10, 64)
 	if err != nil || cur >= 1<<(64-scanShardBits) {
 		return proto.AppendError(dst, "ERR frontend: shard cursor out of range")
 	}

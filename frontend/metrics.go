@@ -135,23 +135,23 @@ func (m *metrics) forCmd(spec *proto.CommandSpec) *cmdMetrics {
 
 // countError counts an error reply frame by its code.
 func (m *metrics) countError(frame []byte) {
-	code := "ERR"
-	for i := 1; i < len(frame) && i < 32; i++ {
-		if frame[i] == ' ' || frame[i] == '\r' {
-			code = string(frame[1:i])
+	code := frame[1:min(len(frame), 33)]
+	for i, ch := range code {
+		if ch == ' ' || ch == '\r' {
+			code = code[:i]
 			break
 		}
 	}
 	m.errMu.Lock()
-	c := m.errByC[code]
+	c := m.errByC[string(code)] // no allocation for a lookup
 	if c == nil {
+		name := string(code)
 		if len(m.errByC) >= 64 { // bound the label set
-			code = "other"
-			c = m.errByC[code]
+			name = "other"
 		}
-		if c == nil {
-			c = m.errors.WithLabelValues(code)
-			m.errByC[code] = c
+		if c = m.errByC[name]; c == nil {
+			c = m.errors.WithLabelValues(name)
+			m.errByC[name] = c
 		}
 	}
 	m.errMu.Unlock()

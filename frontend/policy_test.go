@@ -270,9 +270,13 @@ func TestAdminHTTP(t *testing.T) {
 	// Draining: /readyz goes 503.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	go srv.Shutdown(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
 	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
 		code, body := get("/readyz")
 		return code == 503, body
 	})
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
 }

@@ -261,7 +261,7 @@ func (l *psLink) run() {
 			}
 			continue
 		}
-		nc, err := net.DialTimeout("tcp", addr, h.s.cfg.DialTimeout)
+		nc, err := h.s.dialShard(addr)
 		if err != nil {
 			h.s.log.Debug("pub/sub link cannot reach master", "shard", l.shard, "addr", addr, "err", err)
 			h.mu.Lock()

@@ -29,7 +29,8 @@ type LagProbe interface {
 // when the master sees it from another address and the port is unique.
 // Only replicas in state "online" are returned.
 type RedisLagProbe struct {
-	Timeout time.Duration // per probe (dial, write, read); default 1 s
+	Timeout  time.Duration // per probe (dial, write, read); default 1 s
+	Password string        // AUTH password of the shard nodes, if any
 }
 
 // ReplicaLags implements LagProbe.
@@ -44,6 +45,9 @@ func (p RedisLagProbe) ReplicaLags(ctx context.Context, master string, replicas 
 		return nil, err
 	}
 	defer nc.Close()
+	if err := authenticate(nc, p.Password, timeout); err != nil {
+		return nil, err
+	}
 	nc.SetDeadline(time.Now().Add(timeout))
 	if _, err := nc.Write(proto.AppendCommandStrings(nil, "INFO", "replication")); err != nil {
 		return nil, err

@@ -424,3 +424,91 @@ func TestAuth(t *testing.T) {
 		t.Errorf("after HELLO AUTH: %q", got)
 	}
 }
+
+// TestEjectFailedShards: in pure cache mode a shard without a master
+// leaves the ring and its keys move to the others.
+func TestEjectFailedShards(t *testing.T) {
+	mc := newMemCluster(t, 3)
+	_, faddr := mc.frontend(func(c *Config) { c.EjectFailedShards = true })
+	ring, _ := hashring.NewFromNames(hashring.DefaultConfig(), mc.names)
+	k := ""
+	for i := 0; k == ""; i++ {
+		if ring.Lookup([]byte("k"+strconv.Itoa(i))) == "s1" {
+			k = "k" + strconv.Itoa(i)
+		}
+	}
+	c := testutil.DialRaw(t, faddr)
+	mc.net.Fail("s1-m")
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		got := do(c, "SET", k, "moved")
+		return got == "+OK\r\n", got
+	})
+	if got := do(c, "GET", k); got != bulk("moved") {
+		t.Errorf("GET after the move: %q", got)
+	}
+	if got := do(c, "DBSIZE"); got != ":1\r\n" {
+		t.Errorf("DBSIZE skips the ejected shard: %q", got)
+	}
+}
+
+// TestMaxClients refuses connections beyond the limit with Redis's error.
+func TestMaxClients(t *testing.T) {
+	mc := newMemCluster(t, 1)
+	_, faddr := mc.frontend(func(c *Config) { c.MaxClients = 2 })
+	a, b := testutil.DialRaw(t, faddr), testutil.DialRaw(t, faddr)
+	do(a, "PING")
+	do(b, "PING")
+	c := testutil.DialRaw(t, faddr)
+	if got, err := c.Read(); string(got) != "-ERR max number of clients reached\r\n" {
+		t.Errorf("third client: %q %v", got, err)
+	}
+}
+
+// TestBigValuesSlowClient: a reply bigger than the socket buffers, to a
+// client that reads slowly, arrives whole (the rest of a partial write is
+// finished off the upstream reader), and other clients are not held up.
+func TestBigValuesSlowClient(t *testing.T) {
+	mc := newMemCluster(t, 1)
+	_, faddr := mc.frontend()
+	big := strings.Repeat("0123456789abcdef", 1<<19) // 8 MiB
+	c := testutil.DialRaw(t, faddr)
+	if got := do(c, "SET", "big", big); got != "+OK\r\n" {
+		t.Fatalf("SET big: %q", got)
+	}
+	slow, err := net.Dial("tcp", faddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	slow.Write(proto.AppendCommandStrings(nil, "GET", "big"))
+	// Meanwhile another client on the same upstream connection is served.
+	for i := 0; i < 20; i++ {
+		if got := do(c, "INCR", "n"); got != ":"+strconv.Itoa(i+1)+"\r\n" {
+			t.Fatalf("INCR while a slow client reads: %q", got)
+		}
+	}
+	slow.SetReadDeadline(time.Now().Add(20 * time.Second))
+	rd := bufio.NewReaderSize(slow, 1024)
+	var got bytes.Buffer
+	want := bulk(big)
+	buf := make([]byte, 1024)
+	for got.Len() < len(want) {
+		n, err := rd.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got.Len(), err)
+		}
+		if got.Len()%(1<<20) < 1024 {
+			time.Sleep(time.Millisecond) // read slowly
+		}
+	}
+	if got.String() != want {
+		t.Fatalf("GET big: %d bytes, want %d", got.Len(), len(want))
+	}
+	// The connection is still in order.
+	slow.Write(proto.AppendCommandStrings(nil, "PING"))
+	line, _ := rd.ReadString('\n')
+	if line != "+PONG\r\n" {
+		t.Errorf("after the big reply: %q", line)
+	}
+}

@@ -130,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReadPolicy != ReadMaster && cfg.MaxReplicaLag > 0 {
 		probe := cfg.LagProbe
 		if probe == nil {
-			probe = RedisLagProbe{Timeout: cfg.DialTimeout}
+			probe = RedisLagProbe{Timeout: cfg.DialTimeout, Password: cfg.ShardPassword}
 		}
 		s.lag = newLagProber(s, probe)
 		s.bg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,7 +97,7 @@ func (n *node) conn(i int) (*upConn, error) {
 	if n.down() {
 		return nil, errNodeDown
 	}
-	nc, err := net.DialTimeout("tcp", n.addr, n.s.cfg.DialTimeout)
+	nc, err := n.s.dialShard(n.addr)
 	if err != nil {
 		n.dialFailed(err)
 		return nil, errNodeDown
@@ -132,12 +133,54 @@ func (n *node) dial() (net.Conn, error) {
 	if n.closed.Load() {
 		return nil, errNodeGone
 	}
-	nc, err := net.DialTimeout("tcp", n.addr, n.s.cfg.DialTimeout)
+	nc, err := n.s.dialShard(n.addr)
 	if err != nil {
 		n.dialFailed(err)
 		return nil, errNodeDown
 	}
 	return nc, nil
+}
+
+// dialShard connects to a shard node and authenticates when
+// ShardPassword is set.
+func (s *Server) dialShard(addr string) (net.Conn, error) {
+	nc, err := net.DialTimeout("tcp", addr, s.cfg.DialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := authenticate(nc, s.cfg.ShardPassword, s.cfg.DialTimeout); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("frontend: AUTH at %s: %w", addr, err)
+	}
+	return nc, nil
+}
+
+// authenticate sends AUTH password on a new connection and checks +OK.
+func authenticate(nc net.Conn, password string, timeout time.Duration) error {
+	if password == "" {
+		return nil
+	}
+	nc.SetDeadline(time.Now().Add(timeout))
+	defer nc.SetDeadline(time.Time{})
+	if _, err := nc.Write(proto.AppendCommandStrings(nil, "AUTH", password)); err != nil {
+		return err
+	}
+	// Read byte by byte: nothing after the reply may be consumed here.
+	var line []byte
+	var b [1]byte
+	for len(line) < 512 {
+		if _, err := nc.Read(b[:]); err != nil {
+			return err
+		}
+		line = append(line, b[0])
+		if b[0] == '\n' {
+			break
+		}
+	}
+	if string(line) != "+OK\r\n" {
+		return proto.Error(strings.TrimSpace(strings.TrimPrefix(string(line), "-")))
+	}
+	return nil
 }
 
 // close fails every request in flight on the node and stops it. The router
@@ -155,6 +198,7 @@ func (n *node) close(reason error) {
 		sl.mu.Unlock()
 	}
 	n.abortDedicated(reason)
+	n.s.metrics.upstreamLatency.DeleteLabelValues(n.addr)
 }
 
 // abortDedicated closes the node's dedicated connections: their blocked
@@ -313,7 +357,9 @@ func (u *upConn) readLoop() {
 	rd := proto.NewReader(u.nc, proto.Limits{MaxBulkLen: lim.MaxBulkLen, MaxReplyLen: proto.DefaultMaxReplyLen})
 	var local []*pending
 	li := 0
+	var now time.Time
 	for {
+		fresh := rd.Buffered() == 0 // this ReadReply reads from the socket
 		frame, err := rd.ReadReply()
 		if err != nil {
 			u.failWith(err, local[li:])
@@ -338,8 +384,11 @@ func (u *upConn) readLoop() {
 		p.reply = append(p.reply[:0], frame...)
 		local[li] = nil
 		li++
-		now := time.Now()
-		u.progress.Store(now.UnixNano())
+		if fresh || now.IsZero() {
+			// Replies that arrived together share one clock reading.
+			now = time.Now()
+			u.progress.Store(now.UnixNano())
+		}
 		u.n.upLatency.Observe(now.Sub(p.start).Seconds())
 		u.recv.Add(1)
 		p.complete()
@@ -419,10 +468,10 @@ func (p *pending) reset() {
 	p.state = stateOK
 	p.n, p.up = nil, nil
 	p.shard = ""
-	if cap(p.req) > 64<<10 {
+	if cap(p.req) > 16<<10 {
 		p.req = nil
 	}
-	if cap(p.reply) > 64<<10 {
+	if cap(p.reply) > 16<<10 {
 		p.reply = nil
 	}
 	p.req = p.req[:0]

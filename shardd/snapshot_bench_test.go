@@ -43,7 +43,9 @@ func BenchmarkSnapshotPause(b *testing.B) {
 	if got := string(ctl.Do("BGSAVE")); got != "+Background saving started\r\n" {
 		b.Fatalf("BGSAVE: %q", got)
 	}
-	during := measure(func() bool { return !srv.saving.Load() && string(ctl.Do("LASTSAVE")) != before || time.Since(start) > time.Minute })
+	during := measure(func() bool {
+		return !srv.saving.Load() && string(ctl.Do("LASTSAVE")) != before || time.Since(start) > time.Minute
+	})
 	took := time.Since(start)
 	b.StopTimer()
 	p := func(l []time.Duration, q float64) float64 {

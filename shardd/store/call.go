@@ -34,6 +34,10 @@ const (
 	ErrInvalidExp  = "ERR invalid expire time in '%s' command"
 	ErrNaN         = "ERR resulting score is not a number (NaN)"
 	ErrInvalidCurs = "ERR invalid cursor"
+	ErrNotPositive = "ERR value is out of range, must be positive"
+	ErrValueRange  = "ERR value is out of range"
+	ErrNumkeys     = "ERR numkeys should be greater than 0"
+	ErrIncrNaN     = "ERR increment would produce NaN or Infinity"
 )
 
 // ---- replies ----
@@ -122,6 +126,28 @@ func matchOption(b []byte, opts []optionFlag) int {
 		if eqFold(b, o.word) {
 			return o.flag
 		}
+	}
+	return 0
+}
+
+// nonNegArg parses argument i as an integer that must not be negative,
+// replying errMsg otherwise (for one not an integer too). The counts of
+// LPOP, ZPOPMIN and SPOP use ErrNotPositive (Redis's
+// getPositiveLongFromObjectOrReply); LPOS COUNT/MAXLEN and SINTERCARD
+// LIMIT have their own texts.
+func (c *Call) nonNegArg(i int, errMsg string) (int64, bool) {
+	n, ok := ParseInt(c.Args[i])
+	if !ok || n < 0 {
+		c.Err(errMsg)
+		return 0, false
+	}
+	return n, true
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
 	return 0
 }
@@ -236,16 +262,30 @@ func (c *Call) getString(key []byte) (val []byte, found, ok bool) {
 // replied).
 func getObject[T object](c *Call, key []byte) (obj T, found, ok bool) {
 	e, found := c.S.lookupRead(c.Now, key)
-	return objectOf[T](c, e, found)
+	if !found {
+		return obj, false, true
+	}
+	if obj, ok = e.val.(T); !ok {
+		c.WrongType()
+	}
+	return obj, true, ok
 }
 
 // lookupForWrite is getObject for a command that may change the object in
 // place: hits and misses are not counted (Redis counts only reads). The
 // caller must call c.S.mutated(key) before it changes the object (so a
-// command that changes nothing costs a snapshot in progress no copy).
+// command that changes nothing costs a snapshot in progress no copy). It
+// repeats getObject's few lines rather than sharing a helper: both are on
+// every hot path.
 func lookupForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
 	e, found := c.S.lookup(c.Now, key)
-	return objectOf[T](c, e, found)
+	if !found {
+		return obj, false, true
+	}
+	if obj, ok = e.val.(T); !ok {
+		c.WrongType()
+	}
+	return obj, true, ok
 }
 
 // getObjectForWrite is lookupForWrite for a command about to change the
@@ -256,18 +296,6 @@ func getObjectForWrite[T object](c *Call, key []byte) (obj T, found, ok bool) {
 		c.S.mutated(key)
 	}
 	return obj, found, ok
-}
-
-// objectOf is e's value as T when found, replying WRONGTYPE for another type.
-func objectOf[T object](c *Call, e entry, found bool) (obj T, _, ok bool) {
-	if !found {
-		return obj, false, true
-	}
-	obj, ok = e.val.(T)
-	if !ok {
-		c.WrongType()
-	}
-	return obj, true, ok
 }
 
 // createObject stores a new, empty collection under key (which must not

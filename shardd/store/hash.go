@@ -503,7 +503,7 @@ func hincrbyfloatCmd(c *Call) {
 	}
 	sum, ok := old.add(incr)
 	if !ok {
-		c.Err("ERR increment would produce NaN or Infinity")
+		c.Err(ErrIncrNaN)
 		return
 	}
 	if !found {

@@ -5,6 +5,7 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strconv"
 
@@ -140,13 +141,13 @@ func keyExpireGeneric(c *Call, basetime int64, seconds bool, cmd string) {
 	}
 	if seconds {
 		if when > math.MaxInt64/1000 || when < math.MinInt64/1000 {
-			c.Err("ERR invalid expire time in '" + cmd + "' command")
+			c.Err(fmt.Sprintf(ErrInvalidExp, cmd))
 			return
 		}
 		when *= 1000
 	}
 	if when > math.MaxInt64-basetime {
-		c.Err("ERR invalid expire time in '" + cmd + "' command")
+		c.Err(fmt.Sprintf(ErrInvalidExp, cmd))
 		return
 	}
 	when += basetime

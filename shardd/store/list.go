@@ -347,11 +347,9 @@ var (
 )
 
 const (
-	listErrPositive  = "ERR value is out of range, must be positive"
 	listErrRankZero  = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
 	listErrCountNeg  = "ERR COUNT can't be negative"
 	listErrMaxlenNeg = "ERR MAXLEN can't be negative"
-	listErrNumkeys   = "ERR numkeys should be greater than 0"
 	listErrCountGT0  = "ERR count should be greater than 0"
 	listEmptyArray   = "*0\r\n"
 )
@@ -398,13 +396,13 @@ func registerLists(m map[string]Cmd) {
 	register(m, "lrem", lremCmd)
 	register(m, "ltrim", ltrimCmd)
 	register(m, "lpos", lposCmd)
-	register(m, "rpoplpush", rpoplpushCmd)
-	register(m, "lmove", lmoveCmd)
+	register(m, "rpoplpush", func(c *Call) { rpoplpushCmd(c, false) })
+	register(m, "lmove", func(c *Call) { listMoveCmd(c, false) })
 	register(m, "lmpop", func(c *Call) { listMPopCmd(c, 1, false) })
 	register(m, "blpop", func(c *Call) { listBPopCmd(c, true) })
 	register(m, "brpop", func(c *Call) { listBPopCmd(c, false) })
-	register(m, "blmove", blmoveCmd)
-	register(m, "brpoplpush", brpoplpushCmd)
+	register(m, "blmove", func(c *Call) { listMoveCmd(c, true) })
+	register(m, "brpoplpush", func(c *Call) { rpoplpushCmd(c, true) })
 	register(m, "blmpop", func(c *Call) { listMPopCmd(c, 2, true) })
 }
 
@@ -445,12 +443,10 @@ func listPopCmd(c *Call, front bool) {
 	hasCount := len(c.Args) == 3
 	var count int64
 	if hasCount {
-		v, ok := ParseInt(c.Args[2])
-		if !ok || v < 0 {
-			c.Err(listErrPositive)
+		var ok bool
+		if count, ok = c.nonNegArg(2, ErrNotPositive); !ok {
 			return
 		}
-		count = v
 	}
 	key := c.Args[1]
 	l, found, ok := lookupForWrite[*listValue](c, key)
@@ -747,20 +743,16 @@ func lposCmd(c *Call) {
 			rank = v
 		case eqFold(opt, "count") && more:
 			j++
-			v, ok := ParseInt(c.Args[j])
-			if !ok || v < 0 {
-				c.Err(listErrCountNeg)
+			var ok bool
+			if count, ok = c.nonNegArg(j, listErrCountNeg); !ok {
 				return
 			}
-			count = v
 		case eqFold(opt, "maxlen") && more:
 			j++
-			v, ok := ParseInt(c.Args[j])
-			if !ok || v < 0 {
-				c.Err(listErrMaxlenNeg)
+			var ok bool
+			if maxlen, ok = c.nonNegArg(j, listErrMaxlenNeg); !ok {
 				return
 			}
-			maxlen = v
 		default:
 			c.SyntaxErr()
 			return
@@ -871,9 +863,10 @@ func listMove(c *Call, src, dst []byte, srcFront, dstFront bool) listMoveResult 
 	return listMoved
 }
 
-// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
-func lmoveCmd(c *Call) {
-	if !c.arity(5) {
+// LMOVE source destination LEFT|RIGHT LEFT|RIGHT and, when block, BLMOVE
+// ... timeout (see the blocking contract at the top).
+func listMoveCmd(c *Call, block bool) {
+	if !c.arity(5 + btoi(block)) {
 		return
 	}
 	from, ok := listWhere(c.Args[3])
@@ -886,24 +879,40 @@ func lmoveCmd(c *Call) {
 		c.SyntaxErr()
 		return
 	}
-	switch listMove(c, c.Args[1], c.Args[2], from, to) {
-	case listNoSource:
-		c.Null()
-	case listMoved:
-		c.PropagateSelf()
-	}
-}
-
-// RPOPLPUSH source destination
-func rpoplpushCmd(c *Call) {
-	if !c.arity(3) {
+	if block && !c.timeoutArg(5) {
 		return
 	}
-	switch listMove(c, c.Args[1], c.Args[2], false, true) {
+	listMoveAndRecord(c, from, to, block, listLMOVE, c.Args[1], c.Args[2], listWhereWord(from), listWhereWord(to))
+}
+
+// RPOPLPUSH source destination and, when block, BRPOPLPUSH ... timeout
+// (see the blocking contract at the top).
+func rpoplpushCmd(c *Call, block bool) {
+	if !c.arity(3 + btoi(block)) {
+		return
+	}
+	if block && !c.timeoutArg(3) {
+		return
+	}
+	listMoveAndRecord(c, false, true, block, listRPOPLPUSH, c.Args[1], c.Args[2])
+}
+
+// listMoveAndRecord moves an element from c.Args[1] to c.Args[2]. A missing
+// source answers a null, or nothing at all when block (the server blocks
+// the client). A move records the command itself, or when block its
+// non-blocking equivalent eff.
+func listMoveAndRecord(c *Call, from, to, block bool, eff ...[]byte) {
+	switch listMove(c, c.Args[1], c.Args[2], from, to) {
 	case listNoSource:
-		c.Null()
+		if !block {
+			c.Null()
+		}
 	case listMoved:
-		c.PropagateSelf()
+		if block {
+			c.Propagate(eff...)
+		} else {
+			c.PropagateSelf()
+		}
 	}
 }
 
@@ -935,46 +944,6 @@ func listBPopCmd(c *Call, front bool) {
 	// Nothing to pop: no reply; the server blocks the client.
 }
 
-// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout — see the blocking
-// contract at the top.
-func blmoveCmd(c *Call) {
-	if !c.arity(6) {
-		return
-	}
-	from, ok := listWhere(c.Args[3])
-	if !ok {
-		c.SyntaxErr()
-		return
-	}
-	to, ok := listWhere(c.Args[4])
-	if !ok {
-		c.SyntaxErr()
-		return
-	}
-	if !c.timeoutArg(5) {
-		return
-	}
-	if listMove(c, c.Args[1], c.Args[2], from, to) == listMoved {
-		c.Propagate(listLMOVE, c.Args[1], c.Args[2], listWhereWord(from), listWhereWord(to))
-	}
-	// listNoSource: no reply; the server blocks the client.
-}
-
-// BRPOPLPUSH source destination timeout — see the blocking contract at the
-// top.
-func brpoplpushCmd(c *Call) {
-	if !c.arity(4) {
-		return
-	}
-	if !c.timeoutArg(3) {
-		return
-	}
-	if listMove(c, c.Args[1], c.Args[2], false, true) == listMoved {
-		c.Propagate(listRPOPLPUSH, c.Args[1], c.Args[2])
-	}
-	// listNoSource: no reply; the server blocks the client.
-}
-
 // LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] (numkeysIdx 1) and
 // BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] (numkeysIdx
 // 2, blocking: see the contract at the top).
@@ -985,7 +954,7 @@ func listMPopCmd(c *Call, numkeysIdx int, block bool) {
 	argc := len(c.Args)
 	numkeys, ok := ParseInt(c.Args[numkeysIdx])
 	if !ok || numkeys < 1 {
-		c.Err(listErrNumkeys)
+		c.Err(ErrNumkeys)
 		return
 	}
 	if numkeys > int64(argc-numkeysIdx-2) {

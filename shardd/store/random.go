@@ -38,7 +38,7 @@ func randCountArgs(c *Call, word string) (count int64, with, ok bool) {
 	}
 	with = len(c.Args) == 4
 	if with && (l < -math.MaxInt64/2 || l > math.MaxInt64/2) {
-		c.Err("ERR value is out of range")
+		c.Err(ErrValueRange)
 		return 0, false, false
 	}
 	return l, with, true
@@ -87,7 +87,7 @@ func randCountReply(c *Call, l int64, p randPicker) {
 			count = -count
 		}
 		if count > p.maxRepeat {
-			c.Err("ERR value is out of range")
+			c.Err(ErrValueRange)
 			return
 		}
 		c.Array(int(count) * p.per)

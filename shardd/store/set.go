@@ -548,9 +548,8 @@ func spopCmd(c *Call) {
 const spopMoveStrategyMul = 5
 
 func spopCount(c *Call) {
-	l, ok := ParseInt(c.Args[2])
-	if !ok || l < 0 {
-		c.Err("ERR value is out of range, must be positive")
+	l, ok := c.nonNegArg(2, ErrNotPositive)
+	if !ok {
 		return
 	}
 	key := c.Args[1]
@@ -827,7 +826,7 @@ func sintercardCmd(c *Call) {
 	}
 	numkeys, ok := ParseInt(c.Args[1])
 	if !ok || numkeys < 1 {
-		c.Err("ERR numkeys should be greater than 0")
+		c.Err(ErrNumkeys)
 		return
 	}
 	if numkeys > int64(len(c.Args)-2) {
@@ -838,12 +837,10 @@ func sintercardCmd(c *Call) {
 	for j := 2 + int(numkeys); j < len(c.Args); j++ {
 		if eqFold(c.Args[j], "limit") && j+1 < len(c.Args) {
 			j++
-			l, ok := ParseInt(c.Args[j])
-			if !ok || l < 0 {
-				c.Err("ERR LIMIT can't be negative")
+			var ok bool
+			if limit, ok = c.nonNegArg(j, "ERR LIMIT can't be negative"); !ok {
 				return
 			}
-			limit = l
 		} else {
 			c.SyntaxErr()
 			return

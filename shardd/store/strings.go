@@ -567,7 +567,7 @@ func strIncrByFloat(c *Call) {
 	}
 	sum, ok := x.add(y)
 	if !ok {
-		c.Err("ERR increment would produce NaN or Infinity")
+		c.Err(ErrIncrNaN)
 		return
 	}
 	res := sum.appendHuman(nil)

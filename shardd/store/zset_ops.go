@@ -25,12 +25,10 @@ func zpopCommand(c *Call, highest bool) {
 	}
 	count := int64(-1)
 	if len(c.Args) == 3 {
-		v, ok := ParseInt(c.Args[2])
-		if !ok || v < 0 {
-			c.Err(zsetErrPositive)
+		var ok bool
+		if count, ok = c.nonNegArg(2, ErrNotPositive); !ok {
 			return
 		}
-		count = v
 	}
 	key := c.Args[1]
 	z, found, ok := getObjectForWrite[*zsetValue](c, key)

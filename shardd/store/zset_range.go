@@ -26,7 +26,6 @@ const (
 	zsetErrWithScores  = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
 	zsetErrScoreRange  = "ERR min or max is not a float"
 	zsetErrLexRange    = "ERR min or max not valid string range item"
-	zsetErrPositive    = "ERR value is out of range, must be positive"
 	zsetErrWeightFloat = "ERR weight value is not a float"
 )
 

@@ -1,0 +1,103 @@
+package configs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/shoal-kv/shoal/frontend"
+)
+
+func TestExampleFrontendFileLoads(t *testing.T) {
+	c := DefaultFrontend()
+	if err := Load("frontend", &c, nil, "frontend.yaml"); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Gossip != "127.0.0.1:7946" || len(c.Join) != 1 || c.ShutdownGrace != 10*time.Second || c.ReadPolicy != "master" {
+		t.Fatalf("unexpected values: %+v", c)
+	}
+	cfg, err := c.ServerConfig()
+	if err != nil {
+		t.Fatalf("ServerConfig: %v", err)
+	}
+	if cfg.Gossip == nil || cfg.Gossip.BindPort != 7946 || cfg.RESPAddr != "127.0.0.1:6379" || cfg.Hashring.TableSize != 65537 {
+		t.Fatalf("converted wrongly: %+v", cfg)
+	}
+}
+
+// The file's keys and the flags are the same set: every flag has a key in
+// the example file, and every key is a flag.
+func TestFrontendFileDocumentsEveryFlag(t *testing.T) {
+	b, err := os.ReadFile("frontend.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	FrontendFlags(fs, DefaultFrontend())
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !strings.Contains(string(b), "\n  "+f.Name+":") {
+			t.Errorf("flag --%s is not in frontend.yaml", f.Name)
+		}
+	})
+}
+
+func TestFrontendPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("frontend:\n  gossip: 127.0.0.1:1\n  read-policy: replica\n  expect-shards: 5\n  max-replica-lag: 3s\n"), 0o644)
+	t.Setenv("SHOAL_FRONTEND_READ_POLICY", "prefer-replica")
+	t.Setenv("SHOAL_FRONTEND_UPSTREAM_CONNS", "4")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	FrontendFlags(fs, DefaultFrontend())
+	if err := fs.Parse([]string{"--expect-shards", "7"}); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultFrontend()
+	if err := Load("frontend", &c, fs, file); err != nil {
+		t.Fatal(err)
+	}
+	if c.ExpectShards != 7 || c.ReadPolicy != "prefer-replica" || c.UpstreamConns != 4 || c.MaxReplicaLag != 3*time.Second || c.Listen != "127.0.0.1:6379" {
+		t.Fatalf("precedence wrong: %+v", c)
+	}
+	cfg, err := c.ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ReadPolicy != frontend.ReadPreferReplica || cfg.ExpectShards != 7 || cfg.UpstreamConns != 4 {
+		t.Fatalf("ServerConfig: %+v", cfg)
+	}
+}
+
+func TestFrontendValidation(t *testing.T) {
+	c := DefaultFrontend()
+	if _, err := c.ServerConfig(); err == nil || !strings.Contains(err.Error(), "gossip") {
+		t.Errorf("missing gossip accepted: %v", err)
+	}
+	c.Gossip = "127.0.0.1:7946"
+	c.ReadPolicy = "nearest"
+	if _, err := c.ServerConfig(); !errors.Is(err, frontend.ErrInvalidConfig) || !strings.Contains(err.Error(), "ReadPolicy") {
+		t.Errorf("bad read policy: %v", err)
+	}
+	c = DefaultFrontend()
+	c.Gossip = "127.0.0.1:7946"
+	c.ProtoMaxBulkLen = "12zz"
+	if _, err := c.ServerConfig(); err == nil || !strings.Contains(err.Error(), "proto-max-bulk-len") {
+		t.Errorf("bad size accepted: %v", err)
+	}
+	c = DefaultFrontend()
+	c.Gossip = "127.0.0.1:7946"
+	c.HashringTableSize = 65536
+	if _, err := c.ServerConfig(); err == nil || !strings.Contains(err.Error(), "TableSize") {
+		t.Errorf("non-prime table accepted: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("frontend:\n  gossip: a:1\n  read-polcy: master\n"), 0o644)
+	c = DefaultFrontend()
+	if err := Load("frontend", &c, nil, file); !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), "frontend.read-polcy") {
+		t.Errorf("unknown key: %v", err)
+	}
+}
