@@ -14,7 +14,7 @@ import (
 // blocked, the connection is closed and the client gets -UNBLOCKED.
 
 // blocking runs a blocking command on the keys' shard's master.
-func (c *clientConn) blocking(spec *proto.CommandSpec, args [][]byte, _ [][]byte) {
+func (c *clientConn) blocking(spec *proto.CommandSpec, args [][]byte) {
 	if c.notReady(spec) {
 		return
 	}

@@ -24,7 +24,7 @@ type clientConn struct {
 	slot    int // which pipelined connection of each node this client uses
 	created time.Time
 
-	// batch state, reset by finishBatch
+	// batch state, reset by resetBatch; owned by whoever holds the batch (see batch.go)
 	entries  []entry
 	local    []byte     // replies made by the frontend, sliced by entries
 	pool     []*pending // reusable pendings; pool[:used] belong to this batch
@@ -49,27 +49,26 @@ type clientConn struct {
 	dead        atomic.Bool     // a write to the client failed
 
 	// session state
-	authed             bool
-	name               string
-	libName, libVer    string
-	quit               bool
-	lastCmd            atomic.Int64 // unix ms
-	lastCmdName        atomic.Pointer[string]
-	lastWrite          string // shard of the last write (WAIT goes there)
-	tx                 txState
-	blockConns         map[*node]*dedicatedConn
-	blocked            atomic.Bool
-	draining           atomic.Bool
-	subs               subState // pub/sub; guarded by hub.mu where noted
-	psMode             bool     // output goes through the outbox (once subscribed)
-	wmu                sync.Mutex
-	outbox             []byte
-	psWake             chan struct{}
-	closeOnce          sync.Once
-	done               chan struct{}
-	dedicatedMu        sync.Mutex // guards activeDedicated (aborted by close)
-	activeDedicated    *dedicatedConn
-	unauthenticatedLim bool
+	authed          bool
+	name            string
+	libName, libVer string
+	quit            bool
+	lastCmd         atomic.Int64 // unix ms
+	lastCmdName     atomic.Pointer[string]
+	lastWrite       string // shard of the last write (WAIT goes there)
+	tx              txState
+	blockConns      map[*node]*dedicatedConn
+	blocked         atomic.Bool
+	draining        atomic.Bool
+	subs            subState // pub/sub; guarded by hub.mu where noted
+	psMode          bool     // output goes through the outbox (once subscribed)
+	wmu             sync.Mutex
+	outbox          []byte
+	psWake          chan struct{}
+	closeOnce       sync.Once
+	done            chan struct{}
+	dedicatedMu     sync.Mutex // guards activeDedicated (aborted by close)
+	activeDedicated *dedicatedConn
 }
 
 // entry is one client command of the current batch and where its reply

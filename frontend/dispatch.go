@@ -155,7 +155,7 @@ func (c *clientConn) handle(args [][]byte) {
 	case clsFirstShard:
 		c.forwardFirst(spec, args)
 	case clsBlocking:
-		c.blocking(spec, args, args[1:])
+		c.blocking(spec, args)
 	case clsPublish:
 		c.forwardTo(spec, args, args[1], false)
 	case clsDenied:
