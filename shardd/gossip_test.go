@@ -16,6 +16,7 @@ import (
 func TestShardJoinsGossipWithItsTags(t *testing.T) {
 	observerCfg := gossip.DefaultConfig()
 	observerCfg.BindAddr = testutil.LoopbackIP()
+	observerCfg.BindPort = 0 // other packages' tests run at the same time
 	observerCfg.Profile = gossip.ProfileFast
 	observerCfg.NodeName = "observer"
 	observerCfg.Tags = gossip.Tags{Role: gossip.RoleFrontend, RESPAddr: "127.0.0.1:1"}
@@ -29,6 +30,7 @@ func TestShardJoinsGossipWithItsTags(t *testing.T) {
 	srv, addr := startServer(t, func(c *Config) {
 		g := gossip.DefaultConfig()
 		g.BindAddr = testutil.LoopbackIP()
+		g.BindPort = 0
 		g.Profile = gossip.ProfileFast
 		g.NodeName = "shard-a-1"
 		c.Gossip = &g
