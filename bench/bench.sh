@@ -31,6 +31,27 @@ mkdir -p "$work/shardd"
 "$BIN" shardd --listen 127.0.0.1:"$SPORT" --data-dir "$work/shardd" --log-level warn 2>"$work/shardd.log" & pids+=($!); SPID=$!
 waitport "$RPORT"; waitport "$SPORT"
 
+# Memory first, on fresh servers (a Go heap keeps what it grew to).
+echo "== memory per key after loading $KEYS_FOR_MEMORY keys (SET key:N <64 bytes>)"
+rss() { awk '/VmRSS/ {print $2*1024}' /proc/"$1"/status; }
+load() {
+  redis-cli -p "$1" flushall >/dev/null
+  sleep 1
+  before=$(rss "$2")
+  awk -v n="$KEYS_FOR_MEMORY" 'BEGIN { v = sprintf("%064d", 7); for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$%d\r\nkey:%d\r\n$64\r\n%s\r\n", length("key:" i), i, v }' \
+    | redis-cli -p "$1" --pipe >/dev/null
+  dbsize=$(redis-cli -p "$1" dbsize)
+  sleep 2
+  after=$(rss "$2")
+  echo "$dbsize $before $after"
+}
+read -r rk rb ra < <(load "$RPORT" "$RPID")
+read -r sk sb sa < <(load "$SPORT" "$SPID")
+rpk=$(( (ra - rb) / rk )); spk=$(( (sa - sb) / sk ))
+printf "redis:  %d keys, RSS +%d bytes = %d bytes/key\n" "$rk" $((ra - rb)) "$rpk"
+printf "shardd: %d keys, RSS +%d bytes = %d bytes/key\n" "$sk" $((sa - sb)) "$spk"
+awk -v a="$spk" -v b="$rpk" 'BEGIN { printf "memory ratio shardd/redis: %.2f (target <= 1.5)\n", a/b }'
+
 declare -A results
 run() { # name port P -> lines "test,rps"
   redis-benchmark -p "$2" -t "$TESTS" -c 50 -n "$N" -r 100000 -d 64 -P "$3" --csv -q 2>/dev/null \
@@ -64,23 +85,3 @@ for P in 1 16; do
     printf "%-6s %-10s %14s %14s %8s\n" "$P" "${key#*|}" "$r" "$s" "$(echo "$ratios" | median)"
   done
 done
-
-echo "== memory per key after loading $KEYS_FOR_MEMORY keys (SET key:N <64 bytes>)"
-rss() { awk '/VmRSS/ {print $2*1024}' /proc/"$1"/status; }
-load() {
-  redis-cli -p "$1" flushall >/dev/null
-  sleep 1
-  before=$(rss "$2")
-  awk -v n="$KEYS_FOR_MEMORY" 'BEGIN { v = sprintf("%064d", 7); for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$%d\r\nkey:%d\r\n$64\r\n%s\r\n", length("key:" i), i, v }' \
-    | redis-cli -p "$1" --pipe >/dev/null
-  dbsize=$(redis-cli -p "$1" dbsize)
-  sleep 2
-  after=$(rss "$2")
-  echo "$dbsize $before $after"
-}
-read -r rk rb ra < <(load "$RPORT" "$RPID")
-read -r sk sb sa < <(load "$SPORT" "$SPID")
-rpk=$(( (ra - rb) / rk )); spk=$(( (sa - sb) / sk ))
-printf "redis:  %d keys, RSS +%d bytes = %d bytes/key\n" "$rk" $((ra - rb)) "$rpk"
-printf "shardd: %d keys, RSS +%d bytes = %d bytes/key\n" "$sk" $((sa - sb)) "$spk"
-awk -v a="$spk" -v b="$rpk" 'BEGIN { printf "memory ratio shardd/redis: %.2f (target <= 1.5)\n", a/b }'
