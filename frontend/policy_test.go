@@ -280,3 +280,35 @@ func TestAdminHTTP(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestPubSubLinksFollowSubscriptions: upstream pub/sub connections exist
+// only while some client subscribes.
+func TestPubSubLinksFollowSubscriptions(t *testing.T) {
+	mc := newMemCluster(t, 3)
+	srv, faddr := mc.frontend()
+	links := func() int {
+		srv.hub.mu.Lock()
+		defer srv.hub.mu.Unlock()
+		return len(srv.hub.links)
+	}
+	sub := testutil.DialRaw(t, faddr)
+	do(sub, "SUBSCRIBE", "a")
+	if n := links(); n != 1 {
+		t.Errorf("%d links for one channel", n)
+	}
+	do(sub, "PSUBSCRIBE", "x*")
+	if n := links(); n != 3 {
+		t.Errorf("%d links with a pattern over 3 shards", n)
+	}
+	do(sub, "PUNSUBSCRIBE")
+	do(sub, "UNSUBSCRIBE")
+	if n := links(); n != 0 {
+		t.Errorf("%d links after unsubscribing everything", n)
+	}
+	// Subscribing again works.
+	do(sub, "SUBSCRIBE", "a")
+	pub := testutil.DialRaw(t, faddr)
+	if got := do(pub, "PUBLISH", "a", "m"); got != ":1\r\n" {
+		t.Errorf("PUBLISH after resubscribing: %q", got)
+	}
+}

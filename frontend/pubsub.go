@@ -79,7 +79,7 @@ func (h *hub) viewChanged(old, cur *view) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.view = cur
-	if h.closed || len(h.want) == 0 {
+	if h.closed || (len(h.want) == 0 && len(h.links) == 0) {
 		return
 	}
 	h.reconcile()
@@ -118,6 +118,17 @@ func (h *hub) reconcile() {
 		}
 	}
 	for name, l := range h.links {
+		if !need[name] {
+			// No subscription belongs here any more: drop the link.
+			delete(h.links, name)
+			if l.nc != nil {
+				l.nc.Close()
+				l.nc = nil
+			}
+			l.release()
+			l.poke()
+			continue
+		}
 		sh := v.shards[name]
 		addr := ""
 		if sh != nil && sh.master != nil {
