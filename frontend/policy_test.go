@@ -189,6 +189,10 @@ func TestPubSubSurvivesMasterChange(t *testing.T) {
 	mc.net.Fail("s0-m")
 	newAddr := testutil.StartRedis(t)
 	mc.net.Join("s0-new", shardTags("s0", gossip.ReplMaster, newAddr, 2))
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		got := do(pub, "SHOAL", "ROUTE", "news")
+		return strings.Contains(got, newAddr), got
+	})
 	// Publish until the frontend has subscribed on the new master.
 	for _, ch := range []string{"news", "sport"} {
 		testutil.WaitFor(t, 10*time.Second, func() (bool, string) {

@@ -438,11 +438,14 @@ func TestEjectFailedShards(t *testing.T) {
 		}
 	}
 	c := testutil.DialRaw(t, faddr)
-	mc.net.Fail("s1-m")
+	mc.net.Fail("s1-m") // its redis-server still runs: wait for the view
 	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
-		got := do(c, "SET", k, "moved")
-		return got == "+OK\r\n", got
+		got := do(c, "SHOAL", "ROUTE", k)
+		return !strings.Contains(got, "$2\r\ns1\r\n"), got
 	})
+	if got := do(c, "SET", k, "moved"); got != "+OK\r\n" {
+		t.Fatalf("SET after the ejection: %q", got)
+	}
 	if got := do(c, "GET", k); got != bulk("moved") {
 		t.Errorf("GET after the move: %q", got)
 	}
