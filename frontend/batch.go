@@ -129,7 +129,7 @@ func (c *clientConn) pendingDone() {
 // connection was lost, and misses on cached replicas (to the master).
 func (c *clientConn) needsRetry() bool {
 	for _, p := range c.pool[:c.used] {
-		if p.state == stateRetry || (p.state == stateOK && p.flags&pfCached != 0 && isMiss(p.reply)) {
+		if p.state == stateRetry || (p.state == stateOK && p.flags&pfCached != 0 && notCached(p.reply)) {
 			return true
 		}
 	}
@@ -143,7 +143,7 @@ func (c *clientConn) retryThenComplete() {
 	for round := 0; round < 3; round++ {
 		again := c.toSend[:0]
 		for _, p := range c.pool[:c.used] {
-			if p.state == stateRetry || (p.state == stateOK && p.flags&pfCached != 0 && isMiss(p.reply)) {
+			if p.state == stateRetry || (p.state == stateOK && p.flags&pfCached != 0 && notCached(p.reply)) {
 				again = append(again, p)
 			}
 		}

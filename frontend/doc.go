@@ -108,9 +108,10 @@
 // MaxReplicaLag, else to the master; ReadReplica never reads from the
 // master (-CLUSTERDOWN when no replica is usable). A client sticks to one
 // replica while it stays usable. A replica tagged as cached (TagCached,
-// diskless mode) may have evicted a key: a reply that a missing key could
-// have produced (nil, empty, 0, -2, "none", an array with a nil) is asked
-// of the master instead, so eviction never turns into a wrong answer.
+// shardd's diskless cached mode) answers -NOTCACHED for a key it cannot
+// vouch for (evicted, never seen); the frontend then asks the master, so
+// eviction never turns into a wrong answer. Its other replies, nil
+// included, are its own (it knows those keys).
 //
 // # Failures
 //

@@ -58,8 +58,8 @@ func gossipAddr(t testing.TB) string {
 }
 
 // startShardProc runs `shoal shardd` for shard with gossip, joining seed
-// (none for the first).
-func startShardProc(t testing.TB, shard, seed string) *proc {
+// (none for the first), with extra flags (--replicaof ...).
+func startShardProc(t testing.TB, shard, seed string, extra ...string) *proc {
 	t.Helper()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t, "127.0.0.1")))
 	g := gossipAddr(t)
@@ -68,7 +68,12 @@ func startShardProc(t testing.TB, shard, seed string) *proc {
 	if seed != "" {
 		args = append(args, "--join", seed)
 	}
-	p := startProc(t, "shardd "+shard, args...)
+	args = append(args, extra...)
+	name := "shardd " + shard
+	if len(extra) > 0 {
+		name += " replica"
+	}
+	p := startProc(t, name, args...)
 	p.addr, p.gossip = addr, g
 	waitListening(t, addr)
 	return p
@@ -110,30 +115,48 @@ func rawDo(addr string, args ...string) (string, error) {
 	return string(f), err
 }
 
-// TestClusterEndToEnd: three shard daemons and two frontends on loopback.
-// 100,000 keys written through frontend A all read back through B; each
-// shard holds a third of them; SHOAL ROUTE agrees across frontends; SCAN
-// through a frontend returns every key once; pub/sub crosses frontends,
-// also after the channel's master changes; a killed master's keys answer
-// CLUSTERDOWN while the rest is served; malformed input does not hurt a
-// frontend; a new frontend is ready quickly; SIGTERM drains and exits 0.
+// TestClusterEndToEnd: three shards of a master and a replica each, and
+// two frontends, on loopback. 100,000 keys written through frontend A all
+// read back through B; each shard holds a third of them; SHOAL ROUTE
+// agrees across frontends; SCAN through a frontend returns every key once;
+// replicas catch up and a replica-reading frontend reads from them; pub/sub
+// crosses frontends. A killed master's keys answer CLUSTERDOWN while the
+// rest is served; REPLICAOF NO ONE on its replica makes the frontends route
+// there (with the data) without a restart, and the subscription follows.
+// Malformed input does not hurt a frontend; a new frontend is ready
+// quickly; SIGTERM drains and exits 0.
 func TestClusterEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("processes and gossip")
 	}
-	shards := map[string]*proc{}
+	names := []string{"shard-a", "shard-b", "shard-c"}
+	masters, replicas := map[string]*proc{}, map[string]*proc{}
 	seed := ""
-	for _, name := range []string{"shard-a", "shard-b", "shard-c"} {
+	for _, name := range names {
 		p := startShardProc(t, name, seed)
 		if seed == "" {
 			seed = p.gossip
 		}
-		shards[name] = p
+		masters[name] = p
+	}
+	for _, name := range names {
+		replicas[name] = startShardProc(t, name, seed, "--replicaof", masters[name].addr)
 	}
 	feA := startFrontendProc(t, "frontend A", seed)
 	feB := startFrontendProc(t, "frontend B", seed)
 	waitServing(t, feA.addr, 30*time.Second)
 	waitServing(t, feB.addr, 30*time.Second)
+	for _, fe := range []*proc{feA, feB} {
+		testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
+			got, _ := rawDo(fe.addr, "SHOAL", "SHARDS")
+			v, _ := proto.ParseReply([]byte(got))
+			ok := len(v.Array) == 3
+			for _, sh := range v.Array {
+				ok = ok && len(sh.Array) == 4 && len(sh.Array[3].Array) == 1
+			}
+			return ok, got
+		})
+	}
 
 	// 100,000 keys through A, read back through B.
 	const n = 100000
@@ -170,18 +193,22 @@ func TestClusterEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	// Each shard holds a third of them, ±3 %.
-	for name, p := range shards {
-		got, _ := rawDo(p.addr, "DBSIZE")
+	// Each shard holds a third of them, ±3 %; its replica catches up.
+	for _, name := range names {
+		got, _ := rawDo(masters[name].addr, "DBSIZE")
 		v, _ := proto.ParseReply([]byte(got))
 		if share := float64(v.Int) / float64(n); share < (1.0/3)*0.97 || share > (1.0/3)*1.03 {
 			t.Errorf("%s holds %d keys (%.2f %%)", name, v.Int, 100*share)
 		} else {
 			t.Logf("%s holds %d keys (%.2f %%)", name, v.Int, 100*share)
 		}
+		testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
+			r, _ := rawDo(replicas[name].addr, "DBSIZE")
+			return r == got, "replica " + r + " master " + got
+		})
 	}
 	// SHOAL ROUTE agrees across frontends for every key, and with hashring.
-	ring, _ := hashring.NewFromNames(hashring.DefaultConfig(), []string{"shard-a", "shard-b", "shard-c"})
+	ring, _ := hashring.NewFromNames(hashring.DefaultConfig(), names)
 	for lo := 0; lo < n; lo += 5000 {
 		var cmds [][]string
 		for i := lo; i < lo+5000; i++ {
@@ -217,6 +244,16 @@ func TestClusterEndToEnd(t *testing.T) {
 		t.Fatalf("SCAN returned %d keys, want %d", len(seen), n)
 	}
 
+	// A frontend reading from replicas: their lag is measured through the
+	// masters' INFO replication, and reads are served by them.
+	feR := startFrontendProc(t, "frontend R", seed, "--read-policy", "replica", "--max-replica-lag", "5s", "--replica-lag-interval", "100ms")
+	waitServing(t, feR.addr, 30*time.Second)
+	for i := 0; i < n; i += 997 {
+		if got, err := rawDo(feR.addr, "GET", keys[i]); got != bulk("v"+strconv.Itoa(i)) {
+			t.Fatalf("GET %s from a replica: %q %v", keys[i], got, err)
+		}
+	}
+
 	// Pub/sub across frontends.
 	sub := testutil.DialRaw(t, feA.addr)
 	if got := do(sub, "SUBSCRIBE", "events"); !strings.HasPrefix(got, "*3\r\n$9\r\nsubscribe") {
@@ -230,14 +267,14 @@ func TestClusterEndToEnd(t *testing.T) {
 		t.Fatalf("message through A: %q %v", got, err)
 	}
 
-	// Kill the master of the channel's shard: its keys answer CLUSTERDOWN,
-	// the other shards keep serving.
+	// Kill the master of the channel's shard (no replica promoted yet): its
+	// keys answer CLUSTERDOWN, the other shards keep serving.
 	victim := ring.Lookup([]byte("events"))
-	shards[victim].kill()
 	var victimKey, otherKey string
-	for _, k := range keys {
+	victimVal := ""
+	for i, k := range keys {
 		if ring.Lookup([]byte(k)) == victim {
-			victimKey = k
+			victimKey, victimVal = k, "v"+strconv.Itoa(i)
 		} else {
 			otherKey = k
 		}
@@ -245,6 +282,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			break
 		}
 	}
+	masters[victim].kill()
 	for _, fe := range []*proc{feA, feB} {
 		testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
 			got, _ := rawDo(fe.addr, "GET", victimKey)
@@ -254,27 +292,38 @@ func TestClusterEndToEnd(t *testing.T) {
 			t.Errorf("other shards stopped serving: %q", got)
 		}
 	}
-	// A new master for that shard (a fresh daemon: with replication, the
-	// promoted replica). The frontends route to it without a restart, and
-	// the subscription on A follows.
-	live := feA.gossip // the seed may have been the victim
-	repl := startShardProc(t, victim, live)
-	shards[victim] = repl
+	// REPLICAOF NO ONE on its replica: a master of a new epoch, announced
+	// by gossip; the frontends route there without a restart, the data is
+	// there, and the subscription on A follows.
+	promoted := replicas[victim]
+	if got, _ := rawDo(promoted.addr, "REPLICAOF", "NO", "ONE"); got != "+OK\r\n" {
+		t.Fatalf("REPLICAOF NO ONE: %q", got)
+	}
 	for _, fe := range []*proc{feA, feB} {
 		testutil.WaitFor(t, 15*time.Second, func() (bool, string) {
-			got, _ := rawDo(fe.addr, "SET", victimKey, "new")
-			return got == "+OK\r\n", got
+			got, _ := rawDo(fe.addr, "GET", victimKey)
+			return got == bulk(victimVal), got
 		})
 	}
-	if got, _ := rawDo(repl.addr, "GET", victimKey); got != bulk("new") {
-		t.Errorf("write did not reach the new master: %q", got)
+	if got, _ := rawDo(feB.addr, "SET", victimKey, "new"); got != "+OK\r\n" {
+		t.Errorf("write after the promotion: %q", got)
 	}
+	if got, _ := rawDo(promoted.addr, "GET", victimKey); got != bulk("new") {
+		t.Errorf("write did not reach the promoted master: %q", got)
+	}
+	live := feA.gossip // the seed may have been the killed master
+	// REPLICAOF on the rest: a new node follows the promoted master.
+	follower := startShardProc(t, victim, live, "--replicaof", promoted.addr)
+	testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
+		got, _ := rawDo(feA.addr, "SHOAL", "SHARDS")
+		return strings.Contains(got, follower.addr), got
+	})
 	testutil.WaitFor(t, 15*time.Second, func() (bool, string) {
 		got := do(pub, "PUBLISH", "events", "second")
 		return got == ":1\r\n", got
 	})
 	if got, err := sub.ReadTimeout(5 * time.Second); err != nil || !strings.HasSuffix(string(got), "$6\r\nsecond\r\n") {
-		t.Fatalf("message after the master change: %q %v", got, err)
+		t.Fatalf("message after the failover: %q %v", got, err)
 	}
 
 	// Malformed input and redcon's crashing bulk length: error, close,

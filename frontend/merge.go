@@ -203,28 +203,10 @@ func appendScanReply(dst, reply []byte, idx, nshards int) []byte {
 	return append(dst, reply[end:]...)
 }
 
-// isMiss reports a reply that a key missing from a cached replica could
-// have produced (the replica may have evicted it): null bulk or array,
-// empty array, 0, -2 (TTL of a missing key), "none" (TYPE), or an array
-// with a null element (MGET, HMGET). Such a read is asked of the master.
-func isMiss(r []byte) bool {
-	switch {
-	case bytes.Equal(r, nullBulk), bytes.Equal(r, nullArray):
-		return true
-	case string(r) == "*0\r\n", string(r) == ":0\r\n", string(r) == ":-2\r\n", string(r) == "+none\r\n":
-		return true
-	}
-	n, off, ok := arrayBody(r)
-	if !ok {
-		return false
-	}
-	for k := 0; k < n; k++ {
-		if bytes.HasPrefix(r[off:], nullBulk) {
-			return true
-		}
-		if off = frameEnd(r, off); off < 0 {
-			return false
-		}
-	}
-	return false
-}
+// notCached reports a cached replica's refusal to answer for a key it does
+// not hold ("-NOTCACHED ...", shardd's diskless cached mode): the read is
+// asked of the master instead. Any other reply of a cached replica,
+// nil included, is authoritative (the replica knows the key is absent).
+func notCached(r []byte) bool { return bytes.HasPrefix(r, notCachedPrefix) }
+
+var notCachedPrefix = []byte("-NOTCACHED")

@@ -21,7 +21,7 @@ func FuzzMerge(f *testing.F) {
 		frameEnd(a, 0)
 		arrayBody(a)
 		intReply(a)
-		isMiss(a)
+		notCached(a)
 		parts := []*pending{{reply: a}, {reply: b}}
 		for _, out := range [][]byte{
 			appendScanReply(nil, a, 0, 2),
@@ -69,10 +69,9 @@ func TestMergeHelpers(t *testing.T) {
 			t.Errorf("appendScanReply(%q, %d): %q, want %q", c.reply, c.idx, got, c.want)
 		}
 	}
-	for s, want := range map[string]bool{"$-1\r\n": true, "*0\r\n": true, ":0\r\n": true, ":-2\r\n": true, "+none\r\n": true,
-		"*2\r\n$1\r\na\r\n$-1\r\n": true, "$1\r\na\r\n": false, ":3\r\n": false, "*1\r\n$1\r\na\r\n": false, "+string\r\n": false} {
-		if isMiss([]byte(s)) != want {
-			t.Errorf("isMiss(%q) = %v", s, !want)
+	for s, want := range map[string]bool{"-NOTCACHED key not held\r\n": true, "$-1\r\n": false, "-ERR x\r\n": false} {
+		if notCached([]byte(s)) != want {
+			t.Errorf("notCached(%q) = %v", s, !want)
 		}
 	}
 }

@@ -109,13 +109,30 @@ func TestReadPolicyReplicaOnly(t *testing.T) {
 	}
 }
 
-// TestCachedReplicaMissFallsThrough: a read that misses on a cached replica
-// is answered by the master, so eviction never turns into a wrong answer;
-// a hit is served by the replica.
+// TestCachedReplicaMissFallsThrough: a read a cached replica cannot vouch
+// for (-NOTCACHED) is answered by the master, so eviction never turns into
+// a wrong answer; what the cache holds, and its nils, are its own answers.
 func TestCachedReplicaMissFallsThrough(t *testing.T) {
 	mc := newMemCluster(t, 1)
-	cache := testutil.StartRedis(t) // stands for a diskless replica that evicted everything
-	tags := shardTags("s0", gossip.ReplReplica, cache, 1)
+	// The cache stand-in holds "k" (with its own value, to see who
+	// answered) and knows "gone" is absent; everything else is unknown.
+	cache := startFakeShard(t, func(_ int32, args [][]byte) string {
+		cmd := strings.ToLower(string(args[0]))
+		key := ""
+		if len(args) > 1 {
+			key = string(args[1])
+		}
+		switch {
+		case cmd == "get" && key == "k":
+			return bulk("from-cache")
+		case cmd == "get" && key == "gone":
+			return "$-1\r\n"
+		case cmd == "mget" && len(args) == 2 && key == "k":
+			return "*1\r\n" + bulk("from-cache")
+		}
+		return "-NOTCACHED key not held by this cached replica; read it from the master\r\n"
+	})
+	tags := shardTags("s0", gossip.ReplReplica, cache.addr(), 1)
 	tags.Extra = map[string]string{TagCached: "1"}
 	mc.net.Join("s0-cache", tags)
 	_, faddr := mc.frontend(func(c *Config) {
@@ -124,28 +141,22 @@ func TestCachedReplicaMissFallsThrough(t *testing.T) {
 	})
 	c := testutil.DialRaw(t, faddr)
 	do(c, "SET", "k", "from-master")
+	do(c, "SET", "gone", "still-on-master")
 	do(c, "HSET", "h", "f", "1")
-	do(c, "SET", "a", "1")
-	if got := do(c, "GET", "k"); got != bulk("from-master") {
-		t.Errorf("GET missing on the cache: %q", got)
+	if got := do(c, "GET", "k"); got != bulk("from-cache") {
+		t.Errorf("GET held by the cache: %q", got)
+	}
+	if got := do(c, "GET", "gone"); got != "$-1\r\n" {
+		t.Errorf("GET of a key the cache knows is absent: %q", got)
 	}
 	if got := do(c, "HGETALL", "h"); got != "*2\r\n$1\r\nf\r\n$1\r\n1\r\n" {
-		t.Errorf("HGETALL missing on the cache: %q", got)
+		t.Errorf("HGETALL not cached: %q", got)
 	}
-	if got := do(c, "EXISTS", "k"); got != ":1\r\n" {
-		t.Errorf("EXISTS missing on the cache: %q", got)
+	if got := do(c, "DBSIZE"); got != ":3\r\n" {
+		t.Errorf("DBSIZE (the cache refuses keyless reads): %q", got)
 	}
 	if got := do(c, "GET", "nowhere"); got != "$-1\r\n" {
-		t.Errorf("GET missing everywhere: %q", got)
-	}
-	// A hit is the replica's answer.
-	do(testutil.DialRaw(t, cache), "SET", "k", "from-cache")
-	if got := do(c, "GET", "k"); got != bulk("from-cache") {
-		t.Errorf("GET hit on the cache: %q", got)
-	}
-	// MGET with one key missing on the cache goes to the master.
-	if got := do(c, "MGET", "k", "a"); got != "*2\r\n"+bulk("from-master")+bulk("1") {
-		t.Errorf("MGET partly cached: %q", got)
+		t.Errorf("GET unknown to the cache, absent on the master: %q", got)
 	}
 }
 
