@@ -367,3 +367,73 @@ func TestClusterEndToEnd(t *testing.T) {
 		t.Fatal("frontend B did not exit after SIGTERM")
 	}
 }
+
+// TestCachedReplicaEndToEnd: a diskless cached replica smaller than the
+// data set, read through a frontend with the replica read policy: every
+// read returns the master's value, whether the cache holds the key or
+// answers -NOTCACHED and the frontend asks the master.
+func TestCachedReplicaEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("processes and gossip")
+	}
+	master := startShardProc(t, "shard-x", "")
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t, "127.0.0.1")))
+	cache := startProc(t, "shardd shard-x cached", "shardd", "--listen", addr, "--shard", "shard-x",
+		"--diskless", "--maxmemory", "24mb", "--replicaof", master.addr,
+		"--gossip", gossipAddr(t), "--gossip-profile", "fast", "--join", master.gossip, "--log-level", "warn")
+	cache.addr = addr
+	waitListening(t, addr)
+	fe := startFrontendProc(t, "frontend", master.gossip, "--expect-shards", "1",
+		"--read-policy", "replica", "--max-replica-lag", "5s", "--replica-lag-interval", "100ms")
+	waitServing(t, fe.addr, 30*time.Second)
+	// 40 MB of values for a 24 MB cache.
+	const n = 2500
+	val := func(i int) string { return strconv.Itoa(i) + ":" + strings.Repeat("x", 16<<10) }
+	for lo := 0; lo < n; lo += 250 {
+		var cmds [][]string
+		for i := lo; i < lo+250; i++ {
+			cmds = append(cmds, []string{"SET", "big:" + strconv.Itoa(i), val(i)})
+		}
+		for _, r := range sendPipeline(t, fe.addr, cmds) {
+			if string(r) != "+OK\r\n" {
+				t.Fatalf("SET: %q", r)
+			}
+		}
+	}
+	// Wait until the cached replica has applied everything.
+	infoInt := func(addr, field string) string {
+		got, _ := rawDo(addr, "INFO", "replication")
+		for _, l := range strings.Split(got, "\r\n") {
+			if v, ok := strings.CutPrefix(l, field+":"); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
+		m, r := infoInt(master.addr, "master_repl_offset"), infoInt(cache.addr, "slave_repl_offset")
+		return m != "" && m == r, "master " + m + " replica " + r
+	})
+	notCachedDirect := 0
+	for i := 0; i < n; i += 50 {
+		if got, _ := rawDo(cache.addr, "GET", "big:"+strconv.Itoa(i)); strings.HasPrefix(got, "-NOTCACHED") {
+			notCachedDirect++
+		}
+	}
+	if notCachedDirect == 0 {
+		t.Fatalf("the cache holds everything: the test does not exercise the fall-through")
+	}
+	var cmds [][]string
+	for i := 0; i < n; i++ {
+		cmds = append(cmds, []string{"GET", "big:" + strconv.Itoa(i)})
+	}
+	for i, r := range sendPipeline(t, fe.addr, cmds) {
+		if string(r) != bulk(val(i)) {
+			t.Fatalf("GET big:%d through the frontend: %.60q", i, r)
+		}
+	}
+	if got, _ := rawDo(fe.addr, "GET", "never-set"); got != "$-1\r\n" {
+		t.Errorf("GET of a missing key: %q", got)
+	}
+	t.Logf("%d of %d sampled keys were not cached; every read returned the master's value", notCachedDirect, n/50)
+}
