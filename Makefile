@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test ./proto -run '^$$' -fuzz '^FuzzReadReply$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wal -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./hashring -run '^$$' -fuzz '^FuzzHashTag$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./frontend -run '^$$' -fuzz '^FuzzMerge$$' -fuzztime $(FUZZTIME)
 
 lint:
 	$(GO) vet ./...
