@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,7 +45,7 @@ func (p *pair) run(script string) {
 		if line[0] == '~' || line[0] == '?' || line[0] == '!' {
 			mod, line = line[:1], strings.TrimSpace(line[1:])
 		}
-		args := splitLine(line)
+		args := testutil.SplitArgs(line)
 		if mod == "!" {
 			if got := string(p.fe.Do(args...)); got != "-"+crossSlot+"\r\n" {
 				p.t.Errorf("%s\n  frontend: %q, want CROSSSLOT", line, got)
@@ -54,54 +53,10 @@ func (p *pair) run(script string) {
 			continue
 		}
 		r, s := p.redis.Do(args...), p.fe.Do(args...)
-		if !sameReply(mod, r, s) {
+		if !testutil.SameReply(mod, r, s) {
 			p.t.Errorf("%s\n  redis:    %q\n  frontend: %q", line, r, s)
 		}
 	}
-}
-
-func sameReply(mod string, r, s []byte) bool {
-	switch mod {
-	case "?":
-		return len(r) > 0 && len(s) > 0 && r[0] == s[0]
-	case "~":
-		return bytes.Equal(sortLines(r), sortLines(s))
-	}
-	return bytes.Equal(r, s)
-}
-
-// sortLines is a crude order-insensitive form of a flat array reply.
-func sortLines(b []byte) []byte {
-	lines := strings.Split(string(b), "\r\n")
-	sort.Strings(lines)
-	return []byte(strings.Join(lines, "\r\n"))
-}
-
-// splitLine splits like redis-cli: spaces separate, double quotes group.
-func splitLine(line string) []string {
-	var args []string
-	var cur strings.Builder
-	inQ, have := false, false
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == '"':
-			inQ, have = !inQ, true
-		case c == ' ' && !inQ:
-			if have {
-				args = append(args, cur.String())
-				cur.Reset()
-				have = false
-			}
-		default:
-			cur.WriteByte(c)
-			have = true
-		}
-	}
-	if have {
-		args = append(args, cur.String())
-	}
-	return args
 }
 
 // diffSetup starts redis-server, three shard daemons and a frontend.
@@ -499,7 +454,7 @@ func TestDiffRandomMix(t *testing.T) {
 			continue
 		}
 		r, s := p.redis.Do(read...), p.fe.Do(read...)
-		if !sameReply("~", r, s) {
+		if !testutil.SameReply("~", r, s) {
 			t.Errorf("%q: redis %q frontend %q", read, r, s)
 		}
 	}
