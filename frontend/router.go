@@ -16,7 +16,7 @@ import (
 // announces diskless cached mode ("1"): a read that misses there is served
 // by the master instead. Proposed for the gossip tag schema; the
 // replication work decides the final key.
-const TagCached = "dl"
+const TagCached = gossip.KeyCached
 
 // view is an immutable snapshot of the cluster as gossip shows it: the
 // shard set, each shard's master and replicas, and the ring over the shard

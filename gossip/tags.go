@@ -41,6 +41,23 @@ const (
 	KeyVersion   = "v"  // software version; absent when unknown
 )
 
+// Tag keys carried in Tags.Extra (not decoded into named fields). Like the
+// keys above they are part of the wire contract.
+const (
+	// KeyCached is "1" on a diskless cached replica (reads that miss there
+	// answer -NOTCACHED and go to the master).
+	KeyCached = "dl"
+	// KeyRaftAddr is the HOST:PORT of a shardd's raft transport; present
+	// only on nodes that run the control plane.
+	KeyRaftAddr = "ra"
+	// KeyRaftVoter is "1" on nodes configured as raft voters.
+	KeyRaftVoter = "rv"
+	// KeyMasterLink is "down" on a replica whose replication link to its
+	// master is broken; absent while it streams. The leader reads it as an
+	// early sign of a master failure, earlier than gossip's suspicion.
+	KeyMasterLink = "ml"
+)
+
 // reservedKeys are the keys Tags decodes into its named fields.
 var reservedKeys = map[string]bool{
 	KeyRole: true, KeyShard: true, KeyReplRole: true, KeyEpoch: true,

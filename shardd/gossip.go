@@ -62,7 +62,7 @@ func (s *Server) gossipTags() gossip.Tags {
 }
 
 // tagCached is the gossip tag (gossip.Tags.Extra) a cached node announces.
-const tagCached = "dl"
+const tagCached = gossip.KeyCached
 
 // updateGossipTags publishes the node's current role and epoch (after a
 // role change).
