@@ -55,7 +55,7 @@ func startShardProc(t testing.TB, shard, seed string, extra ...string) *proc {
 	}
 	p := startProc(t, name, args...)
 	p.addr, p.gossip = addr, g
-	waitListening(t, addr)
+	testutil.WaitListening(t, addr)
 	return p
 }
 
@@ -363,7 +363,7 @@ func TestCachedReplicaEndToEnd(t *testing.T) {
 		"--diskless", "--maxmemory", "24mb", "--replicaof", master.addr,
 		"--gossip", gossipAddr(t), "--gossip-profile", "fast", "--join", master.gossip, "--log-level", "warn")
 	cache.addr = addr
-	waitListening(t, addr)
+	testutil.WaitListening(t, addr)
 	fe := startFrontendProc(t, "frontend", master.gossip, "--expect-shards", "1",
 		"--read-policy", "replica", "--max-replica-lag", "5s", "--replica-lag-interval", "100ms")
 	waitServing(t, fe.addr, 30*time.Second)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -132,6 +133,20 @@ func (p *Proc) Wait(timeout time.Duration) (int, error) {
 	case <-tm.C:
 		return 0, fmt.Errorf("%s (pid %d) still running after %v", p.Name, p.PID(), timeout)
 	}
+}
+
+// WaitListening waits up to 20 s until addr accepts TCP connections (a
+// child process has bound its port).
+func WaitListening(t testing.TB, addr string) {
+	t.Helper()
+	WaitFor(t, 20*time.Second, func() (bool, string) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, err.Error()
+		}
+		c.Close()
+		return true, ""
+	})
 }
 
 // lineWriter prefixes each whole line and sends it to t.Log or a file.
