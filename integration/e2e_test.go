@@ -117,6 +117,9 @@ func TestProcessesEndToEnd(t *testing.T) {
 		info, err := rawDo(feB.addr, "INFO", "clients")
 		return strings.Contains(string(info.Str), "blocked_clients:1\r\n"), fmt.Sprint("BLPOP not blocked yet: ", info, err)
 	})
+	if st, err := memberStatus(feA.addr, feB.addr); st != "alive" {
+		t.Fatalf("before SIGTERM, frontend A sees B as %q (%v)", st, err)
+	}
 	term := time.Now()
 	if err := feB.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -155,13 +158,8 @@ func TestProcessesEndToEnd(t *testing.T) {
 		}
 	}
 	testutil.WaitFor(t, 15*time.Second, func() (bool, string) {
-		v, err := rawDo(feA.addr, "SHOAL", "MEMBERS")
-		for _, f := range v.Array {
-			if len(f.Array) == 8 && string(f.Array[7].Str) == feB.addr && string(f.Array[2].Str) == "alive" {
-				return false, fmt.Sprint("frontend A still sees B alive: ", f)
-			}
-		}
-		return err == nil && len(v.Array) > 0, fmt.Sprint(v, err)
+		st, err := memberStatus(feA.addr, feB.addr)
+		return err == nil && st != "alive", fmt.Sprint("frontend A sees B as ", st, err)
 	})
 	left := time.Since(term)
 	waitProgress([]*node{feA, feC}, 300, "after the drain")
@@ -293,6 +291,11 @@ func measureStart(t *testing.T, c *procCluster, fe *node) (firstServed, fullTopo
 	t.Helper()
 	deadline := fe.Started.Add(30 * time.Second)
 	for firstServed == 0 || fullTopology == 0 {
+		select {
+		case <-fe.Exited():
+			t.Fatalf("%s exited while starting", fe.Name)
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: served %v, full topology %v, 30 s after its start", fe.Name, firstServed, fullTopology)
 		}

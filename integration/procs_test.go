@@ -139,6 +139,22 @@ func rawDo(addr string, args ...string) (proto.Value, error) {
 	return proto.ParseReply(f)
 }
 
+// memberStatus is the gossip status ("alive", "left", ...) that the
+// frontend at viewer's SHOAL MEMBERS gives the node serving respAddr, or
+// "" when it lists no such node.
+func memberStatus(viewer, respAddr string) (string, error) {
+	v, err := rawDo(viewer, "SHOAL", "MEMBERS")
+	if err != nil || len(v.Array) == 0 {
+		return "", fmt.Errorf("SHOAL MEMBERS: %v %v", v, err)
+	}
+	for _, f := range v.Array {
+		if len(f.Array) == 8 && string(f.Array[7].Str) == respAddr {
+			return string(f.Array[2].Str), nil
+		}
+	}
+	return "", nil
+}
+
 // served reports whether a data command through addr is answered
 // (not refused with -CLUSTERDOWN while the frontend is not ready).
 func served(addr string) bool {
