@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,36 +18,17 @@ import (
 	"github.com/shoal-kv/shoal/proto"
 )
 
-// proc is a running shoal process.
+// proc is a running shoal process and its addresses.
 type proc struct {
-	cmd    *exec.Cmd
+	*testutil.Proc
 	addr   string // RESP address
 	gossip string
-	exited chan struct{} // closed when the process has exited
-	err    error         // its exit status, once exited is closed
 }
 
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	<-p.exited
-}
-
-// startProc runs the shoal binary with args and stops it when the test ends.
+// startProc runs the shoal binary with args and kills it when the test ends.
 func startProc(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
-	bin := testutil.BuildBinary(t, "./cmd/shoal")
-	cmd := exec.Command(bin, args...)
-	cmd.Stderr = &prefixWriter{t: t, prefix: name + ": "}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	p := &proc{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(p.kill)
-	return p
+	return &proc{Proc: testutil.StartShoal(t, name, args...)}
 }
 
 // gossipAddr returns a free gossip address on a distinct loopback IP.
@@ -75,7 +55,7 @@ func startShardProc(t testing.TB, shard, seed string, extra ...string) *proc {
 	}
 	p := startProc(t, name, args...)
 	p.addr, p.gossip = addr, g
-	waitListening(t, addr)
+	testutil.WaitListening(t, addr)
 	return p
 }
 
@@ -282,7 +262,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			break
 		}
 	}
-	masters[victim].kill()
+	masters[victim].Kill()
 	for _, fe := range []*proc{feA, feB} {
 		testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
 			got, _ := rawDo(fe.addr, "GET", victimKey)
@@ -356,16 +336,17 @@ func TestClusterEndToEnd(t *testing.T) {
 
 	// SIGTERM: B drains and exits 0 within the grace period.
 	start = time.Now()
-	feB.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-feB.exited:
-		if feB.err != nil {
-			t.Errorf("frontend B after SIGTERM: %v", feB.err)
-		}
-		t.Logf("frontend B exited %v after SIGTERM", time.Since(start))
-	case <-time.After(15 * time.Second):
-		t.Fatal("frontend B did not exit after SIGTERM")
+	if err := feB.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
+	code, err := feB.Wait(15 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Errorf("frontend B exited with code %d after SIGTERM", code)
+	}
+	t.Logf("frontend B exited %v after SIGTERM", time.Since(start))
 }
 
 // TestCachedReplicaEndToEnd: a diskless cached replica smaller than the
@@ -382,7 +363,7 @@ func TestCachedReplicaEndToEnd(t *testing.T) {
 		"--diskless", "--maxmemory", "24mb", "--replicaof", master.addr,
 		"--gossip", gossipAddr(t), "--gossip-profile", "fast", "--join", master.gossip, "--log-level", "warn")
 	cache.addr = addr
-	waitListening(t, addr)
+	testutil.WaitListening(t, addr)
 	fe := startFrontendProc(t, "frontend", master.gossip, "--expect-shards", "1",
 		"--read-policy", "replica", "--max-replica-lag", "5s", "--replica-lag-interval", "100ms")
 	waitServing(t, fe.addr, 30*time.Second)
