@@ -75,7 +75,8 @@ type Config struct {
 	RaftAddr  string
 	RaftVoter bool
 	// MapSource answers SHOAL MAP: the control plane of this process. nil:
-	// SHOAL MAP answers that this node runs none.
+	// SHOAL MAP answers that this node runs none. Server.SetMapSource sets
+	// it later (the control plane needs the server's gossip agent first).
 	MapSource MapSource
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger

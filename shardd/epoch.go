@@ -28,6 +28,17 @@ type MapSource interface {
 	AppendMap(dst []byte) ([]byte, error)
 }
 
+// SetMapSource makes src answer SHOAL MAP from now on (nil: none), for a
+// control plane started after New because it uses the server's gossip
+// agent. Safe for concurrent use.
+func (s *Server) SetMapSource(src MapSource) {
+	if src == nil {
+		s.mapSource.Store(nil)
+		return
+	}
+	s.mapSource.Store(&src)
+}
+
 // StaleEpochError refuses an order whose epoch is older than the epoch the
 // node knows (a deposed leader's order). The protocol edge sends it as
 // -STALEEPOCH.

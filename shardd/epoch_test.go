@@ -118,6 +118,11 @@ func TestShoalOrdersRepliesAndErrors(t *testing.T) {
 	failing := startNode(t, func(c *Config) { c.MapSource = fakeMap{err: errors.New("no leader yet")} })
 	expectReplies(t, testutil.DialRaw(t, withMap.addr), [][2]string{{"SHOAL MAP", string(mapReply)}, {"PING", "+PONG\r\n"}})
 	expectReplies(t, testutil.DialRaw(t, failing.addr), [][2]string{{"SHOAL MAP", "-ERR cluster map: no leader yet\r\n"}, {"PING", "+PONG\r\n"}})
+	// Set after start (the control plane needs the server's gossip agent).
+	m.srv.SetMapSource(fakeMap{reply: mapReply})
+	expectReplies(t, raw, [][2]string{{"SHOAL MAP", string(mapReply)}})
+	m.srv.SetMapSource(nil)
+	expectReplies(t, raw, [][2]string{{"SHOAL MAP", "-ERR no cluster map: this node runs no control plane (start it with --raft)\r\n"}})
 
 	// requirepass applies to orders.
 	locked := startNode(t, func(c *Config) { c.RequirePass = "pw" })

@@ -166,12 +166,13 @@ func cmdShoal(c *conn, args [][]byte) {
 		s.repl.retain.Store(uint64(idx))
 		c.ok()
 	case "map":
-		if s.cfg.MapSource == nil {
+		src := s.mapSource.Load()
+		if src == nil {
 			c.err("ERR no cluster map: this node runs no control plane (start it with --raft)")
 			return
 		}
 		before := len(c.out)
-		out, err := s.cfg.MapSource.AppendMap(c.out)
+		out, err := (*src).AppendMap(c.out)
 		if err != nil {
 			c.out = c.out[:before]
 			c.err("ERR cluster map: " + err.Error())

@@ -54,6 +54,7 @@ type Server struct {
 	tagsDirty  chan struct{}
 	lastTags   gossip.Tags
 	gossipAddr netip.AddrPort // set before the agent is shared
+	mapSource  atomic.Pointer[MapSource]
 	epoch      uint64
 	watchers   map[string]map[*conn]struct{}
 	blocked    map[string]map[*waiter]struct{}
@@ -116,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 	pw := cfg.RequirePass
 	s.requirePass.Store(&pw)
 	s.maxClients.Store(int64(cfg.MaxClients))
+	s.SetMapSource(cfg.MapSource)
 	s.pubsub.init()
 	s.store.Touched = s.keyTouched
 	s.store.Flushed = s.allTouched
