@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -40,6 +41,15 @@ type Shardd struct {
 	GossipKey              string        `mapstructure:"gossip-key"`
 	NodeName               string        `mapstructure:"node-name"`
 	LogLevel               string        `mapstructure:"log-level"`
+
+	// The control plane (leader election, failover): carried here for
+	// the control package, which cmd/shoal wires next to the server.
+	Raft                string        `mapstructure:"raft"`
+	RaftAdvertise       string        `mapstructure:"raft-advertise"`
+	RaftVoter           bool          `mapstructure:"raft-voter"`
+	RaftBootstrapExpect int           `mapstructure:"raft-bootstrap-expect"`
+	FailoverAfter       time.Duration `mapstructure:"failover-after"`
+	RaftReapAfter       time.Duration `mapstructure:"raft-reap-after"`
 }
 
 // DefaultShardd returns the defaults (Redis's where Redis has one).
@@ -58,6 +68,10 @@ func DefaultShardd() Shardd {
 		ReplTimeout:            10 * time.Second,
 		GossipProfile:          "lan",
 		LogLevel:               "info",
+		RaftVoter:              true,
+		RaftBootstrapExpect:    1,
+		FailoverAfter:          500 * time.Millisecond,
+		RaftReapAfter:          30 * time.Second,
 	}
 }
 
@@ -71,7 +85,7 @@ func ShardFlags(fs *pflag.FlagSet, d Shardd) {
 	fs.String("replicaof", d.ReplicaOf, "replicate from this master (HOST:PORT); empty = this node is a master")
 	fs.String("masterauth", d.MasterAuth, "password sent to the master (its requirepass) when replicating")
 	fs.Int("min-replicas-to-write", d.MinReplicasToWrite, "refuse writes (-NOREPLICAS) unless this many replicas acknowledged within min-replicas-max-lag (0 = off)")
-	fs.Duration("min-replicas-max-lag", d.MinReplicasMaxLag, "how recent a replica's acknowledgement must be to count for min-replicas-to-write (whole seconds)")
+	fs.Duration("min-replicas-max-lag", d.MinReplicasMaxLag, "how recent a replica's acknowledgement must be to count for min-replicas-to-write (e.g. 500ms; replicas acknowledge every 100ms)")
 	fs.Duration("repl-timeout", d.ReplTimeout, "a replication link silent this long is broken and reconnected")
 	fs.String("appendfsync", d.AppendFsync, "log fsync policy: always, everysec or no")
 	fs.String("requirepass", d.RequirePass, "password clients must AUTH with")
@@ -87,6 +101,12 @@ func ShardFlags(fs *pflag.FlagSet, d Shardd) {
 	fs.String("gossip-key", d.GossipKey, "base64 gossip encryption key (16, 24 or 32 bytes)")
 	fs.String("node-name", d.NodeName, "unique gossip node name (default derived from host and ports)")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
+	fs.String("raft", d.Raft, "run the control plane: raft transport bind address HOST:PORT (needs --gossip); empty = none")
+	fs.String("raft-advertise", d.RaftAdvertise, "raft address other nodes reach this one at (default: --raft)")
+	fs.Bool("raft-voter", d.RaftVoter, "take part in leader elections as a raft voter (with --raft; diskless nodes must set false)")
+	fs.Int("raft-bootstrap-expect", d.RaftBootstrapExpect, "a new cluster elects its first leader once this many voters are in gossip")
+	fs.Duration("failover-after", d.FailoverAfter, "the leader waits this long for a failed master to come back before failing over")
+	fs.Duration("raft-reap-after", d.RaftReapAfter, "the leader removes raft servers that stayed failed or left this long")
 }
 
 // ParseSize parses a Redis-style memory size: "100", "512mb", "1gb", "64k".
@@ -137,7 +157,56 @@ func (c Shardd) ServerConfig() (shardd.Config, error) {
 		cfg.Gossip = &g
 		cfg.Join = c.Join
 	}
+	if err := c.validateRaft(); err != nil {
+		return cfg, err
+	}
+	if c.Raft != "" {
+		cfg.RaftAddr = c.RaftAdvertiseAddr()
+		cfg.RaftVoter = c.RaftVoter
+	}
 	return cfg, cfg.Validate()
+}
+
+// RaftAdvertiseAddr is the raft address announced in gossip: RaftAdvertise,
+// or else Raft; empty without --raft.
+func (c Shardd) RaftAdvertiseAddr() string {
+	if c.Raft == "" {
+		return ""
+	}
+	if c.RaftAdvertise != "" {
+		return c.RaftAdvertise
+	}
+	return c.Raft
+}
+
+// validateRaft checks the control plane's settings.
+func (c Shardd) validateRaft() error {
+	var errs []error
+	if c.RaftBootstrapExpect < 1 {
+		errs = append(errs, fmt.Errorf("raft-bootstrap-expect: must be at least 1, got %d", c.RaftBootstrapExpect))
+	}
+	if c.FailoverAfter <= 0 {
+		errs = append(errs, fmt.Errorf("failover-after: must be positive, got %v", c.FailoverAfter))
+	}
+	if c.RaftReapAfter <= 0 {
+		errs = append(errs, fmt.Errorf("raft-reap-after: must be positive, got %v", c.RaftReapAfter))
+	}
+	if c.Raft == "" {
+		return errors.Join(errs...)
+	}
+	host, _, err := net.SplitHostPort(c.Raft)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("raft: want HOST:PORT: %w", err))
+	} else if ip := net.ParseIP(host); c.RaftAdvertise == "" && (host == "" || ip != nil && ip.IsUnspecified()) {
+		errs = append(errs, fmt.Errorf("raft-advertise: required when raft binds %q", c.Raft))
+	}
+	if c.Gossip == "" {
+		errs = append(errs, errors.New("raft: needs gossip (--gossip): the control plane learns the cluster from it"))
+	}
+	if c.Diskless && c.RaftVoter {
+		errs = append(errs, errors.New("raft-voter: a diskless node cannot be a raft voter (set --raft-voter=false)"))
+	}
+	return errors.Join(errs...)
 }
 
 // GossipConfig builds the gossip agent's configuration from the flags.

@@ -14,7 +14,9 @@ var fanOutCommands = []string{"keys", "scan", "dbsize", "flushall", "flushdb", "
 // table: shardd checks them) are replication's internal protocol
 // (shardd/repl): SHOAL SYNC <next-index> <last-epoch> <listening-port>
 // turns the connection into a replication stream; SHOAL ACK
-// <applied-index> <logged-index> is what a replica sends on it.
+// <applied-index> <logged-index> is what a replica sends on it; and the
+// control plane's orders: SHOAL PROMOTE <epoch>, SHOAL FOLLOW <host>
+// <port> <epoch>, SHOAL RETAIN <index>, plus SHOAL MAP and SHOAL HELP.
 var shoalCommand = &CommandSpec{
 	Name: "shoal", FullName: "shoal", Arity: -2,
 	Flags:         FlagAdmin | FlagNoScript | FlagLoading | FlagStale,

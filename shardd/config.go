@@ -35,7 +35,9 @@ type Config struct {
 	// MinReplicasToWrite and MinReplicasMaxLag: a master refuses writes
 	// with -NOREPLICAS unless that many replicas acknowledged within the
 	// lag (Redis's min-replicas-to-write / min-replicas-max-lag; 0
-	// disables). The lag is rounded down to whole seconds, as in Redis.
+	// disables). Unlike Redis the lag may be below a second (500ms):
+	// replicas acknowledge every 100 ms, so keep it above about 200 ms. A
+	// master cut off from its replicas refuses writes within the lag.
 	MinReplicasToWrite int
 	MinReplicasMaxLag  time.Duration
 	// ReplTimeout: a replication link silent this long is broken (master:
@@ -67,6 +69,15 @@ type Config struct {
 	// RESPAddr is the address other nodes reach this server at (gossip
 	// tags). Required with Gossip.
 	RESPAddr string
+	// RaftAddr, when set, is announced in the gossip tag ra: the HOST:PORT
+	// of the raft transport of the control plane running in this process.
+	// RaftVoter announces rv=1 (a raft voter). shardd runs no raft itself.
+	RaftAddr  string
+	RaftVoter bool
+	// MapSource answers SHOAL MAP: the control plane of this process. nil:
+	// SHOAL MAP answers that this node runs none. Server.SetMapSource sets
+	// it later (the control plane needs the server's gossip agent first).
+	MapSource MapSource
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 
@@ -141,6 +152,11 @@ func (c Config) Validate() error {
 		}
 		if c.RESPAddr == "" {
 			errs = append(errs, errors.New("resp-addr: required with gossip"))
+		}
+		if c.RaftAddr != "" {
+			if _, _, err := net.SplitHostPort(c.RaftAddr); err != nil {
+				errs = append(errs, fmt.Errorf("raft-advertise: want HOST:PORT: %w", err))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -31,7 +31,12 @@ type shardProc struct {
 func startShardProc(t *testing.T, bin, dataDir string, extra ...string) *shardProc {
 	t.Helper()
 	port := testutil.FreePort(t, "127.0.0.1")
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return startShardProcOn(t, bin, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dataDir, extra...)
+}
+
+// startShardProcOn starts `shoal shardd` on addr (a restart reuses it).
+func startShardProcOn(t *testing.T, bin, addr, dataDir string, extra ...string) *shardProc {
+	t.Helper()
 	args := append([]string{"shardd", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
@@ -40,6 +45,13 @@ func startShardProc(t *testing.T, bin, dataDir string, extra ...string) *shardPr
 	}
 	p := &shardProc{cmd: cmd, addr: addr}
 	t.Cleanup(func() { p.kill() })
+	waitListening(t, addr)
+	return p
+}
+
+// waitListening polls until addr accepts connections.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
 	testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
@@ -48,7 +60,6 @@ func startShardProc(t *testing.T, bin, dataDir string, extra ...string) *shardPr
 		c.Close()
 		return true, ""
 	})
-	return p
 }
 
 func (p *shardProc) kill() {

@@ -79,7 +79,7 @@ func TestDiffConnectionCommands(t *testing.T) {
 		CLIENT KILL 1.2.3.4:5
 		CONFIG NOSUCH
 		CONFIG SET nosuchparam 1
-		LASTSAVE
+		? LASTSAVE
 		ROLE
 		WAIT 0 0
 		QUIT

@@ -14,29 +14,10 @@ import (
 // role, shard name, master role, epoch and RESP address, and sees it leave
 // on Shutdown.
 func TestShardJoinsGossipWithItsTags(t *testing.T) {
-	observerCfg := gossip.DefaultConfig()
-	observerCfg.BindAddr = testutil.LoopbackIP()
-	observerCfg.BindPort = 0 // other packages' tests run at the same time
-	observerCfg.Profile = gossip.ProfileFast
-	observerCfg.NodeName = "observer"
-	observerCfg.Tags = gossip.Tags{Role: gossip.RoleFrontend, RESPAddr: "127.0.0.1:1"}
-	observerCfg.Logger = testutil.Logger(t)
-	observer, err := gossip.New(observerCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { observer.Close() })
-
-	srv, addr := startServer(t, func(c *Config) {
-		g := gossip.DefaultConfig()
-		g.BindAddr = testutil.LoopbackIP()
-		g.BindPort = 0
-		g.Profile = gossip.ProfileFast
-		g.NodeName = "shard-a-1"
-		c.Gossip = &g
+	observer := startObserver(t)
+	srv, addr := startServer(t, gossipNode("shard-a-1", observer.Addr().String()), func(c *Config) {
 		c.Shard = "shard-a"
 		c.RESPAddr = "127.0.0.1:7001"
-		c.Join = []string{observer.Addr().String()}
 	})
 	_ = addr
 	find := func() (gossip.Member, bool) {

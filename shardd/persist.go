@@ -129,7 +129,8 @@ func (s *Server) snapshot(lockHeld bool) error {
 		s.lastSaveOK.Store(false)
 		return fmt.Errorf("committing snapshot: %w", err)
 	}
-	if err := s.wal.TruncateFront(index + 1); err != nil {
+	// Records a replica still needs (SHOAL RETAIN) stay.
+	if err := s.wal.TruncateFront(s.retainFloor(index + 1)); err != nil {
 		s.log.Warn("truncating the log after a snapshot", "err", err)
 	}
 	s.dirty.Add(-dirty)

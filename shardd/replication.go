@@ -7,7 +7,6 @@ package shardd
 // min-replicas-to-write. See shardd/repl for the protocol.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,16 +39,22 @@ type replState struct {
 
 	replica atomic.Bool // following a master: refuse client writes
 
-	roleMu     sync.Mutex    // serializes REPLICAOF
+	roleMu     sync.Mutex    // serializes role changes (REPLICAOF, orders)
 	follower   *repl.Replica // (roleMu) nil when master
 	masterAddr atomic.Pointer[string]
+	// linkDown: the link to the master broke or could not be dialed, and
+	// no sync has succeeded since (gossip tag ml=down).
+	linkDown atomic.Bool
 
-	applied   uint64 // (mu) last applied index when diskless (durable nodes use the log)
-	seenEpoch uint64 // (mu) highest epoch a master announced
-	restored  uint64 // (mu) index covered by the state loaded at start
+	applied  uint64 // (mu) last applied index when diskless (durable nodes use the log)
+	known    uint64 // (mu) highest epoch of an order, a master or the state file (see knownEpochLocked)
+	restored uint64 // (mu) index covered by the state loaded at start
+
+	persisted roleState     // (roleMu) what the role file says
+	retain    atomic.Uint64 // SHOAL RETAIN floor for the log front; 0 = none
 
 	minReplicas atomic.Int64 // min-replicas-to-write
-	minLagSecs  atomic.Int64 // min-replicas-max-lag
+	minLag      atomic.Int64 // min-replicas-max-lag, nanoseconds
 }
 
 // initReplication sets replication up after the data is restored: the
@@ -57,9 +62,13 @@ type replState struct {
 // cfg.ReplicaOf.
 func (s *Server) initReplication() error {
 	s.repl.minReplicas.Store(int64(s.cfg.MinReplicasToWrite))
-	s.repl.minLagSecs.Store(int64(s.cfg.MinReplicasMaxLag / time.Second))
+	s.repl.minLag.Store(int64(s.cfg.MinReplicasMaxLag))
 	empty := ""
 	s.repl.masterAddr.Store(&empty)
+	replicaOf, err := s.loadRoleState()
+	if err != nil {
+		return err
+	}
 	if s.wal != nil {
 		// A log left empty behind the restored snapshot (a crash while a
 		// replica reset its state) continues after the snapshot.
@@ -85,10 +94,13 @@ func (s *Server) initReplication() error {
 		s.bg.Add(1)
 		go kc.run()
 	}
-	if s.cfg.ReplicaOf != "" {
-		s.follow(s.cfg.ReplicaOf)
+	if replicaOf != "" {
+		s.repl.roleMu.Lock()
+		s.followLocked(replicaOf)
+		s.repl.roleMu.Unlock()
+		return nil
 	}
-	return nil
+	return s.finishPromotion()
 }
 
 func (s *Server) currentEpoch() uint64 {
@@ -134,13 +146,12 @@ func (s *Server) listenPort() int {
 	return n
 }
 
-// follow makes the node a replica of addr (REPLICAOF host port).
-func (s *Server) follow(addr string) {
-	s.repl.roleMu.Lock()
-	defer s.repl.roleMu.Unlock()
+// followLocked makes the node a replica of addr. roleMu held.
+func (s *Server) followLocked(addr string) {
 	if f := s.repl.follower; f != nil {
 		f.Stop()
 	}
+	s.repl.linkDown.Store(false)
 	s.mu.Lock()
 	s.store.SetReplica(true)
 	s.repl.replica.Store(true)
@@ -158,44 +169,17 @@ func (s *Server) follow(addr string) {
 		Applier:    replApplier{s},
 		Logger:     s.log,
 		Timeout:    s.cfg.ReplTimeout,
+		OnLink:     s.masterLink,
 	})
 	s.log.Info("replicating", "master", addr)
 	s.updateGossipTags()
 }
 
-// promote stops following and makes the node a master in a new epoch
-// (REPLICAOF NO ONE). The first record of the new epoch is empty: it
-// makes the epoch durable and tells replicas at once.
-func (s *Server) promote() error {
-	s.repl.roleMu.Lock()
-	defer s.repl.roleMu.Unlock()
-	if s.repl.follower == nil {
-		return nil
+// masterLink is the replica's OnLink hook: it keeps the ml gossip tag.
+func (s *Server) masterLink(up bool) {
+	if s.repl.linkDown.Swap(!up) != !up {
+		s.updateGossipTags()
 	}
-	s.repl.follower.Stop()
-	s.repl.follower = nil
-	empty := ""
-	s.repl.masterAddr.Store(&empty)
-	s.mu.Lock()
-	s.store.SetReplica(false)
-	s.repl.replica.Store(false)
-	s.epoch = max(s.epoch, s.repl.seenEpoch) + 1
-	epoch := s.epoch
-	var idx uint64
-	var err error
-	if s.wal != nil {
-		idx, err = s.wal.Append(epoch, time.Now().UnixMilli(), nil)
-		if err == nil {
-			s.noteWrite(idx)
-		}
-	}
-	s.mu.Unlock()
-	if err == nil && idx > 0 {
-		err = s.wal.WaitDurable(context.Background(), idx)
-	}
-	s.log.Info("promoted to master", "epoch", epoch, "err", err)
-	s.updateGossipTags()
-	return err
 }
 
 // stopReplication stops following (Shutdown).
@@ -258,11 +242,11 @@ func (s *Server) writeRefused() string {
 		return errReadonly
 	}
 	n := s.repl.minReplicas.Load()
-	lag := s.repl.minLagSecs.Load()
+	lag := s.repl.minLag.Load()
 	if n <= 0 || lag <= 0 {
 		return ""
 	}
-	if s.repl.master == nil || int64(s.repl.master.GoodReplicas(time.Duration(lag)*time.Second)) < n {
+	if s.repl.master == nil || int64(s.repl.master.GoodReplicas(time.Duration(lag))) < n {
 		return "NOREPLICAS Not enough good replicas to write."
 	}
 	return ""
@@ -299,13 +283,18 @@ func (a replApplier) Logged() uint64 {
 func (a replApplier) MasterEpoch(epoch uint64) {
 	s := a.s
 	s.mu.Lock()
-	s.repl.seenEpoch = max(s.repl.seenEpoch, epoch)
+	raised := epoch > s.knownEpochLocked()
+	s.repl.known = max(s.repl.known, epoch)
 	s.mu.Unlock()
+	if raised {
+		s.updateGossipTags()
+	}
 }
 
 func (a replApplier) Apply(recs []wal.Record) error {
 	s := a.s
 	s.mu.Lock()
+	known := s.knownEpochLocked()
 	for _, r := range recs {
 		if s.wal != nil {
 			if err := s.wal.AppendRecord(r); err != nil {
@@ -329,9 +318,13 @@ func (a replApplier) Apply(recs []wal.Record) error {
 		s.epoch = r.Epoch
 		s.dirty.Add(1)
 	}
+	raised := s.knownEpochLocked() > known
 	s.mu.Unlock()
 	if kc := s.repl.cache; kc != nil {
 		kc.sync(false)
+	}
+	if raised {
+		s.updateGossipTags()
 	}
 	return nil
 }

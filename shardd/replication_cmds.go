@@ -2,6 +2,7 @@ package shardd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -29,13 +30,13 @@ func init() {
 		},
 	}
 	configParams["min-replicas-max-lag"] = configParam{
-		get: func(s *Server) string { return strconv.FormatInt(s.repl.minLagSecs.Load(), 10) },
+		get: func(s *Server) string { return formatLag(time.Duration(s.repl.minLag.Load())) },
 		set: func(s *Server, v string) error {
-			n, ok := store.ParseInt([]byte(v))
-			if !ok || n < 0 || n > 1<<31-1 {
-				return fmt.Errorf("argument couldn't be parsed into an integer")
+			d, err := parseLag(v)
+			if err != nil {
+				return err
 			}
-			s.repl.minLagSecs.Store(n)
+			s.repl.minLag.Store(int64(d))
 			return nil
 		},
 	}
@@ -50,13 +51,58 @@ func init() {
 	}}
 }
 
-// cmdShoal answers SHOAL SYNC (a replica taking over the connection) and
-// SHOAL ACK outside a replication stream.
+// formatLag renders min-replicas-max-lag for CONFIG GET: whole seconds as
+// Redis does, a Go duration ("500ms") when it has a fraction of a second.
+func formatLag(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10)
+	}
+	return d.String()
+}
+
+// parseLag parses min-replicas-max-lag for CONFIG SET: an integer is
+// seconds (Redis), anything else a Go duration ("500ms").
+func parseLag(v string) (time.Duration, error) {
+	if n, ok := store.ParseInt([]byte(v)); ok {
+		if n < 0 || n > 1<<31-1 {
+			return 0, fmt.Errorf("argument must be between 0 and 2147483647 seconds")
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("argument couldn't be parsed into seconds or a duration")
+	}
+	return d, nil
+}
+
+// shoalArity is each SHOAL subcommand's exact argument count.
+var shoalArity = map[string]int{"sync": 5, "ack": 4, "promote": 3, "follow": 5, "retain": 3, "map": 2, "help": 2}
+
+// shoalHelp is SHOAL HELP's answer.
+var shoalHelp = []string{
+	"SHOAL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"PROMOTE <epoch>", "    Become master at exactly <epoch> (refused with -STALEEPOCH below the known epoch).",
+	"FOLLOW <host> <port> <epoch>", "    Replicate from host:port; a master of an older epoch steps down.",
+	"RETAIN <index>", "    Never truncate the log's front past <index> (0: no floor).",
+	"MAP", "    Return the cluster map: [shard, master node, master address, epoch] per shard.",
+	"SYNC <next-index> <last-epoch> <listening-port>", "    Start a replication stream (replicas send it).",
+	"ACK <applied-index> <logged-index> [<applied-at>]", "    Acknowledge records on a replication stream.",
+	"HELP", "    Print this help.",
+}
+
+// cmdShoal answers SHOAL: the replication protocol (SYNC turns the
+// connection into a stream; ACK is only valid on one), the control plane's
+// orders (PROMOTE, FOLLOW, RETAIN), the cluster map and HELP.
 func cmdShoal(c *conn, args [][]byte) {
 	s := c.s
 	sub := strings.ToLower(string(args[1]))
-	if n, ok := map[string]int{"sync": 5, "ack": 4}[sub]; ok && len(args) != n {
+	if n, ok := shoalArity[sub]; ok && len(args) != n {
 		c.err(proto.ErrWrongArity("shoal|" + sub))
+		return
+	}
+	if c.execing && (sub == "promote" || sub == "follow") {
+		c.err("ERR Command not allowed inside a transaction")
 		return
 	}
 	switch sub {
@@ -87,8 +133,89 @@ func cmdShoal(c *conn, args [][]byte) {
 		}
 	case "ack":
 		c.err("ERR SHOAL ACK is only valid on a replication stream")
+	case "promote":
+		epoch, ok := parseEpoch(args[2])
+		if !ok {
+			c.err(errBadEpoch)
+			return
+		}
+		c.orderResult(s.becomeMaster(epoch), "promoting")
+	case "follow":
+		addr, ok := masterAddr(args[2], args[3])
+		if !ok {
+			c.err("ERR Invalid master port")
+			return
+		}
+		epoch, ok := parseEpoch(args[4])
+		if !ok {
+			c.err(errBadEpoch)
+			return
+		}
+		if addr == s.cfg.RESPAddr || (s.Addr() != nil && addr == s.Addr().String()) {
+			c.err("ERR a node cannot follow itself")
+			return
+		}
+		_, err := s.followMaster(addr, epoch)
+		c.orderResult(err, "following")
+	case "retain":
+		idx, ok := store.ParseInt(args[2])
+		if !ok || idx < 0 {
+			c.err("ERR value is not an integer or out of range")
+			return
+		}
+		s.repl.retain.Store(uint64(idx))
+		c.ok()
+	case "map":
+		src := s.mapSource.Load()
+		if src == nil {
+			c.err("ERR no cluster map: this node runs no control plane (start it with --raft)")
+			return
+		}
+		before := len(c.out)
+		out, err := (*src).AppendMap(c.out)
+		if err != nil {
+			c.out = c.out[:before]
+			c.err("ERR cluster map: " + err.Error())
+			return
+		}
+		c.out = out
+	case "help":
+		c.array(len(shoalHelp))
+		for _, h := range shoalHelp {
+			c.status(h)
+		}
 	default:
 		c.err(fmt.Sprintf("ERR unknown subcommand '%s'. Try SHOAL HELP.", args[1]))
+	}
+}
+
+const errBadEpoch = "ERR epoch is not a positive integer"
+
+// parseEpoch parses an order's epoch (epochs start at 1).
+func parseEpoch(b []byte) (uint64, bool) {
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	return n, err == nil && n > 0
+}
+
+// masterAddr joins a host and a port argument, checking the port.
+func masterAddr(host, port []byte) (string, bool) {
+	p, ok := store.ParseInt(port)
+	if !ok || p < 0 || p > 65535 {
+		return "", false
+	}
+	return net.JoinHostPort(string(host), strconv.FormatInt(p, 10)), true
+}
+
+// orderResult answers an order: +OK, -STALEEPOCH, or -ERR.
+func (c *conn) orderResult(err error, doing string) {
+	var stale *StaleEpochError
+	switch {
+	case err == nil:
+		c.ok()
+	case errors.As(err, &stale):
+		c.err("STALEEPOCH " + stale.Error())
+	default:
+		c.err("ERR " + doing + ": " + err.Error())
 	}
 }
 
@@ -100,25 +227,27 @@ func cmdReplicaof(c *conn, args [][]byte) {
 		return
 	}
 	if eqFold(args[1], "no") && eqFold(args[2], "one") {
-		if err := s.promote(); err != nil {
+		if err := s.becomeMaster(0); err != nil {
 			c.err("ERR promoting: " + err.Error())
 			return
 		}
 		c.ok()
 		return
 	}
-	port, ok := store.ParseInt(args[2])
-	if !ok || port < 0 || port > 65535 {
+	addr, ok := masterAddr(args[1], args[2])
+	if !ok {
 		c.err("ERR Invalid master port")
 		return
 	}
-	addr := net.JoinHostPort(string(args[1]), strconv.FormatInt(port, 10))
-	if *s.repl.masterAddr.Load() == addr {
+	already, err := s.followMaster(addr, 0)
+	switch {
+	case err != nil:
+		c.err("ERR following: " + err.Error())
+	case already:
 		c.status("OK Already connected to specified master")
-		return
+	default:
+		c.ok()
 	}
-	s.follow(addr)
-	c.ok()
 }
 
 // cmdWait answers WAIT numreplicas timeout: the number of replicas that
@@ -254,7 +383,7 @@ func (s *Server) roleName() string {
 func (s *Server) writeReplicationInfo(c *conn, kv func(string, any)) {
 	c.lock()
 	off := s.offset()
-	epoch := s.epoch
+	epoch, known := s.epoch, s.knownEpochLocked()
 	first := uint64(0)
 	if s.wal != nil {
 		first = s.wal.FirstIndex()
@@ -291,7 +420,7 @@ func (s *Server) writeReplicationInfo(c *conn, kv func(string, any)) {
 	}
 	kv("connected_slaves", len(fs))
 	if n := s.repl.minReplicas.Load(); n > 0 && !isReplica && s.repl.master != nil {
-		kv("min_slaves_good_slaves", s.repl.master.GoodReplicas(time.Duration(s.repl.minLagSecs.Load())*time.Second))
+		kv("min_slaves_good_slaves", s.repl.master.GoodReplicas(time.Duration(s.repl.minLag.Load())))
 	}
 	now := time.Now()
 	for i, f := range fs {
@@ -308,6 +437,10 @@ func (s *Server) writeReplicationInfo(c *conn, kv func(string, any)) {
 	}
 	kv("shoal_shard", s.cfg.Shard)
 	kv("shoal_epoch", epoch)
+	kv("shoal_known_epoch", known)
+	if f := s.repl.retain.Load(); f > 0 {
+		kv("shoal_retain_floor", f)
+	}
 	if isReplica {
 		kv("shoal_sync_full_received", st.FullSyncs)
 		kv("shoal_sync_partial_received", st.PartialSyncs)

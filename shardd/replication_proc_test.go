@@ -269,14 +269,7 @@ func startCachedProc(t *testing.T, bin, master, maxMemory string) *shardProc {
 			t.Errorf("the diskless process wrote %d files in its working directory", len(entries))
 		}
 	})
-	testutil.WaitFor(t, 30*time.Second, func() (bool, string) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false, err.Error()
-		}
-		c.Close()
-		return true, ""
-	})
+	waitListening(t, addr)
 	return p
 }
 

@@ -76,34 +76,54 @@ func TestReplicationConvergesUnderLoad(t *testing.T) {
 	}
 }
 
-// Promote a replica with REPLICAOF NO ONE, keep writing to the old master
-// (its unreplicated suffix), then point the old master at the new one: the
-// suffix is discarded and both converge to the new master's history. With
-// "snapshot", the old master saved a snapshot covering its suffix, so it
-// cannot rebuild the common prefix locally and starts over from the new
-// master.
+// Promote a replica, keep writing to the old master (its unreplicated
+// suffix), then point the old master at the new one: the suffix is
+// discarded and both converge to the new master's history. With "snapshot",
+// the old master saved a snapshot covering its suffix, so it cannot
+// rebuild the common prefix locally and starts over from the new master.
+// "replicaof" does it by hand (REPLICAOF NO ONE, REPLICAOF host port);
+// "orders" as the leader does (SHOAL PROMOTE 2, SHOAL FOLLOW host port 2),
+// with a second replica of the old master told to follow the new one too.
 func TestPromoteDiscardsUnreplicatedSuffix(t *testing.T) {
-	for _, mode := range []string{"log", "snapshot"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct{ mode, via string }{
+		{"log", "replicaof"}, {"snapshot", "replicaof"}, {"log", "orders"}, {"snapshot", "orders"},
+	} {
+		t.Run(tc.mode+"/"+tc.via, func(t *testing.T) {
 			ctx := context.Background()
-			a := startNode(t, func(c *Config) { c.SnapshotLogSize = 0 })
-			b := startNode(t, func(c *Config) { c.ReplicaOf = a.addr; c.SnapshotLogSize = 0 })
+			orders := tc.via == "orders"
+			noSnap := func(c *Config) { c.SnapshotLogSize = 0 }
+			a := startNode(t, noSnap)
+			b := startNode(t, noSnap, func(c *Config) { c.ReplicaOf = a.addr })
 			ac, bc := a.client(), b.client()
+			followers := []*redis.Client{ac}
+			if orders {
+				c3 := startNode(t, noSnap, func(c *Config) { c.ReplicaOf = a.addr })
+				followers = append(followers, c3.client())
+			}
 			for i := 0; i < 50; i++ {
 				ac.Set(ctx, "k"+strconv.Itoa(i), "v1", 0)
 			}
 			ac.HSet(ctx, "h", "f", "a")
-			if n, err := ac.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+			if n, err := ac.Do(ctx, "WAIT", len(followers), 5000).Int(); err != nil || n != len(followers) {
 				t.Fatalf("WAIT = %d, %v", n, err)
 			}
-			if mode == "snapshot" {
+			if tc.mode == "snapshot" {
 				// A snapshot before the divergence.
 				if err := ac.Save(ctx).Err(); err != nil {
 					t.Fatal(err)
 				}
 			}
 
-			if err := bc.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+			bHostPort := []any{"127.0.0.1", portOf(b.addr)}
+			if orders {
+				if err := bc.Do(ctx, "SHOAL", "PROMOTE", 2).Err(); err != nil {
+					t.Fatalf("SHOAL PROMOTE: %v", err)
+				}
+				// The old master's other replica moves at once.
+				if err := followers[1].Do(ctx, append([]any{"SHOAL", "FOLLOW"}, append(bHostPort, 2)...)...).Err(); err != nil {
+					t.Fatalf("SHOAL FOLLOW: %v", err)
+				}
+			} else if err := bc.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
 				t.Fatalf("REPLICAOF NO ONE: %v", err)
 			}
 			if role := bc.Do(ctx, "ROLE").Val().([]any); role[0] != "master" {
@@ -120,7 +140,7 @@ func TestPromoteDiscardsUnreplicatedSuffix(t *testing.T) {
 			ac.Set(ctx, "k1", "from-old-master", 0)
 			ac.HSet(ctx, "h", "g", "lost")
 			ac.Incr(ctx, "ctr")
-			if mode == "snapshot" {
+			if tc.mode == "snapshot" {
 				if err := ac.Save(ctx).Err(); err != nil { // covers the suffix
 					t.Fatal(err)
 				}
@@ -131,13 +151,20 @@ func TestPromoteDiscardsUnreplicatedSuffix(t *testing.T) {
 			bc.Incr(ctx, "ctr")
 			bc.Incr(ctx, "ctr")
 
-			if err := ac.Do(ctx, "REPLICAOF", "127.0.0.1", portOf(b.addr)).Err(); err != nil {
-				t.Fatalf("REPLICAOF: %v", err)
+			var err error
+			if orders {
+				// Epoch 1 is the old master's own: not stale.
+				err = ac.Do(ctx, append([]any{"SHOAL", "FOLLOW"}, append(bHostPort, 1)...)...).Err()
+			} else {
+				err = ac.Do(ctx, append([]any{"REPLICAOF"}, bHostPort...)...).Err()
+			}
+			if err != nil {
+				t.Fatalf("pointing the old master at the new one: %v", err)
 			}
 			if err := ac.Set(ctx, "x", "1", 0).Err(); err == nil || err.Error() != errReadonly {
 				t.Fatalf("write on the demoted master: %v", err)
 			}
-			waitConverged(t, 20*time.Second, bc, ac)
+			waitConverged(t, 20*time.Second, bc, followers...)
 			if n, err := ac.Exists(ctx, "a-only:0", "a-only:19").Result(); err != nil || n != 0 {
 				t.Fatalf("the old master's suffix survived: %d %v", n, err)
 			}
@@ -153,21 +180,41 @@ func TestPromoteDiscardsUnreplicatedSuffix(t *testing.T) {
 			if n := infoInt(t, ac, "replication", "shoal_sync_truncations"); n < 1 {
 				t.Fatalf("the old master was not told to truncate (shoal_sync_truncations %d)", n)
 			}
+			if orders {
+				// Re-sent orders: the same epoch again changes nothing (no
+				// reconnect), an older one is refused.
+				raw := testutil.DialRaw(t, a.addr)
+				hp := bHostPort[0].(string) + " " + bHostPort[1].(string)
+				expectReplies(t, raw, [][2]string{
+					{"SHOAL FOLLOW " + hp + " 2", "+OK\r\n"},
+					{"SHOAL FOLLOW " + hp + " 2", "+OK\r\n"},
+					{"SHOAL FOLLOW " + hp + " 1", stale(1, 2)},
+				})
+				if n := infoInt(t, ac, "replication", "shoal_master_connects"); n != 1 {
+					t.Errorf("re-sent FOLLOW reconnected: %d connects", n)
+				}
+			}
 			// It follows the new master from now on.
 			bc.Set(ctx, "after", "yes", 0)
-			if n, err := bc.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+			if n, err := bc.Do(ctx, "WAIT", len(followers), 5000).Int(); err != nil || n != len(followers) {
 				t.Fatalf("WAIT on the new master = %d, %v", n, err)
 			}
 			if v := ac.Get(ctx, "after").Val(); v != "yes" {
 				t.Fatalf("after = %q on the old master", v)
 			}
-			// The new epoch is durable: it survives a restart of the new master.
+			// The new epoch and both roles are durable: they survive
+			// restarts (the role file wins over b's replicaof setting).
 			b.restart()
-			bc = b.client()
+			a.restart()
+			bc, ac = b.client(), a.client()
+			followers[0] = ac
 			if e := infoInt(t, bc, "replication", "shoal_epoch"); e != 2 {
 				t.Fatalf("new master's epoch after restart = %d, want 2", e)
 			}
-			waitConverged(t, 20*time.Second, bc, ac)
+			if st := infoFields(t, bc, "replication"); st["role"] != "master" {
+				t.Fatalf("the new master restarted as %s", st["role"])
+			}
+			waitConverged(t, 20*time.Second, bc, followers...)
 		})
 	}
 }

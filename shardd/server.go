@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,14 +45,20 @@ type Server struct {
 
 	// mu serializes the keyspace, the log's append order, WATCH and
 	// blocked-client bookkeeping. Lock order: mu → pubsub.mu → conn.wmu.
-	mu       sync.Mutex
-	store    *store.Store
-	wal      *wal.Log      // nil when diskless
-	gossip   *gossip.Agent // nil when gossip is off
-	epoch    uint64
-	watchers map[string]map[*conn]struct{}
-	blocked  map[string]map[*waiter]struct{}
-	repl     replState // replication (replication.go)
+	mu     sync.Mutex
+	store  *store.Store
+	wal    *wal.Log      // nil when diskless
+	gossip *gossip.Agent // nil when gossip is off
+	// tagsDirty asks publishTags to publish the tags again; lastTags are
+	// the tags published (publishTags only).
+	tagsDirty  chan struct{}
+	lastTags   gossip.Tags
+	gossipAddr netip.AddrPort // set before the agent is shared
+	mapSource  atomic.Pointer[MapSource]
+	epoch      uint64
+	watchers   map[string]map[*conn]struct{}
+	blocked    map[string]map[*waiter]struct{}
+	repl       replState // replication (replication.go)
 
 	// persistence state (see persist.go)
 	snapMu         sync.Mutex // one snapshot at a time
@@ -104,11 +111,13 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		quit:      make(chan struct{}),
+		tagsDirty: make(chan struct{}, 1),
 		startTime: time.Now(),
 	}
 	pw := cfg.RequirePass
 	s.requirePass.Store(&pw)
 	s.maxClients.Store(int64(cfg.MaxClients))
+	s.SetMapSource(cfg.MapSource)
 	s.pubsub.init()
 	s.store.Touched = s.keyTouched
 	s.store.Flushed = s.allTouched
@@ -135,7 +144,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.bg.Add(1)
-	go s.housekeeping()
+	go s.every(cfg.ActiveExpireInterval, s.housekeeping)
 	return s, nil
 }
 
@@ -257,8 +266,15 @@ func (s *Server) removeConn(c *conn) {
 
 // housekeeping runs the active expire cycle and automatic snapshots.
 func (s *Server) housekeeping() {
+	s.activeExpire()
+	s.maybeSnapshot()
+}
+
+// every calls fn every d until Shutdown: the body of a background
+// goroutine counted in s.bg.
+func (s *Server) every(d time.Duration, fn func()) {
 	defer s.bg.Done()
-	t := time.NewTicker(s.cfg.ActiveExpireInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -266,8 +282,7 @@ func (s *Server) housekeeping() {
 			return
 		case <-t.C:
 		}
-		s.activeExpire()
-		s.maybeSnapshot()
+		fn()
 	}
 }
 

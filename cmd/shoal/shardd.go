@@ -70,6 +70,12 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 	defer startProfile()()
 	log.Info("shardd serving", "addr", ln.Addr().String(), "shard", cfg.Shard, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync,
 		"diskless", cfg.Diskless, "maxmemory", cfg.MaxMemory, "replicaof", cfg.ReplicaOf)
+	if c.Raft != "" {
+		// The control plane (package control) is wired here; until then
+		// the raft settings are only announced in the gossip tags.
+		log.Warn("the control plane is not wired into this build yet", "raft", c.Raft, "raft_advertise", c.RaftAdvertiseAddr(),
+			"raft_voter", c.RaftVoter, "raft_bootstrap_expect", c.RaftBootstrapExpect, "failover_after", c.FailoverAfter, "raft_reap_after", c.RaftReapAfter)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	sig := make(chan os.Signal, 1)

@@ -72,7 +72,8 @@
 // # Epochs
 //
 // Every record carries the epoch of the master that wrote it; promotion
-// (REPLICAOF NO ONE) bumps the epoch and writes an empty record in it. Two
+// (REPLICAOF NO ONE, or the leader's SHOAL PROMOTE <epoch>) moves to a
+// higher epoch and writes an empty record in it. Two
 // logs that hold a record with the same index and epoch agree up to it, so
 // comparing one (index, epoch) pair finds where a deposed master's log
 // diverged from the new master's, and TRUNCATE removes exactly the suffix

@@ -77,6 +77,14 @@ type ReplicaConfig struct {
 	// MaxBatchBytes bounds the bytes of records applied at once. Default
 	// 256 KiB.
 	MaxBatchBytes int
+	// OnLink, when set, is told when the link to the master breaks
+	// (up=false: a session ended, or the master could not be dialed) and
+	// when it works again (up=true: the master accepted the SYNC and the
+	// snapshot or the records begin). It is not called once Stop has
+	// returned (a call racing with Stop may report the disconnection Stop
+	// caused). Calls come from the replica's goroutine, in order; OnLink
+	// must not block nor call Stop.
+	OnLink func(up bool)
 }
 
 // Replica follows a master: it connects, syncs, applies the stream and
@@ -215,6 +223,7 @@ func (r *Replica) run() {
 			return
 		default:
 		}
+		r.link(false)
 		if time.Since(start) > 2*r.cfg.MaxBackoff {
 			backoff = r.cfg.MinBackoff // the link worked for a while
 		}
@@ -228,6 +237,13 @@ func (r *Replica) run() {
 		case <-t.C:
 		}
 		backoff = min(2*backoff, r.cfg.MaxBackoff)
+	}
+}
+
+// link reports the link's state to OnLink.
+func (r *Replica) link(up bool) {
+	if r.cfg.OnLink != nil {
+		r.cfg.OnLink(up)
 	}
 }
 
@@ -347,6 +363,7 @@ func (r *Replica) session() error {
 				return fmt.Errorf("%w: CONTINUE at %d, asked for %d", ErrProtocol, nums[0], req.Next)
 			}
 			ap.MasterEpoch(nums[1])
+			r.link(true)
 			r.partialSyncs.Add(1)
 			r.applied.Store(idx)
 			r.log.Info("resuming from the master's log", "next", req.Next)
@@ -355,6 +372,7 @@ func (r *Replica) session() error {
 			return r.stream(rd, read, w, req.Next)
 		case words[0] == wordFullSync && len(nums) == 3:
 			ap.MasterEpoch(nums[2])
+			r.link(true)
 			r.fullSyncs.Add(1)
 			r.applied.Store(idx)
 			stopAcks := r.startAcks(w)
