@@ -50,6 +50,7 @@ type Agent struct {
 	cfg    Config // validated copy; NodeName filled in
 	logger *slog.Logger
 	serf   *serf.Serf
+	addr   netip.AddrPort // gossip address, read once at New (memberlist's node record changes under its own lock)
 
 	serfEvents  chan serf.Event
 	events      *eventq.Queue[Event]
@@ -122,10 +123,12 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("gossip: start serf on %s: %w%s",
 			net.JoinHostPort(cfg.BindAddr, strconv.Itoa(cfg.BindPort)), err, hint)
 	}
+	local := s.Memberlist().LocalNode() // before any SetTags can run
 	a := &Agent{
 		cfg:         cfg,
 		logger:      logger,
 		serf:        s,
+		addr:        toAddrPort(local.Addr, local.Port),
 		serfEvents:  serfEvents,
 		events:      eventq.New[Event](eventsOutBuffer),
 		drainExited: make(chan struct{}),
@@ -210,10 +213,7 @@ func (a *Agent) Name() string { return a.cfg.NodeName }
 // Addr returns the gossip address other nodes reach this one at: the bound
 // IP (or AdvertiseAddr) and the bound port, kernel-chosen when BindPort was
 // 0. Pass Addr().String() to another agent's Join.
-func (a *Agent) Addr() netip.AddrPort {
-	n := a.serf.Memberlist().LocalNode()
-	return toAddrPort(n.Addr, n.Port)
-}
+func (a *Agent) Addr() netip.AddrPort { return a.addr }
 
 // LocalMember returns this node as its own view shows it.
 func (a *Agent) LocalMember() Member {
