@@ -86,6 +86,9 @@ func runDev(d configs.Dev, out io.Writer) error {
 		if ctx.Err() != nil {
 			return nil // interrupted while starting; Start cleaned up
 		}
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w (is another shoal dev or a redis-server running? choose another --port, or 0 for free ports)", err)
+		}
 		return err
 	}
 	printDev(out, cl)

@@ -159,7 +159,25 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			c.shards = append(c.shards, n)
 		}
 	}
+	// The frontends' ports first: when one is taken, nothing has started.
+	lns := make([]net.Listener, cfg.Frontends)
+	for i := range lns {
+		ln, err := c.listenFrontend(i)
+		if err != nil {
+			for _, l := range lns[:i] {
+				l.Close()
+			}
+			if c.tempDir {
+				os.RemoveAll(c.dataDir)
+			}
+			return nil, err
+		}
+		lns[i] = ln
+	}
 	fail := func(err error) (*Cluster, error) {
+		for _, l := range lns {
+			l.Close() // those not served yet; closing twice is harmless
+		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shardCloseTimeout)
 		defer cancel()
 		return nil, errors.Join(err, c.Close(cctx))
@@ -174,8 +192,8 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			}
 		}
 	}
-	for i := 0; i < cfg.Frontends; i++ {
-		if _, err := c.startFrontend(); err != nil {
+	for _, ln := range lns {
+		if _, err := c.startFrontend(ln); err != nil {
 			return fail(err)
 		}
 	}
@@ -360,24 +378,36 @@ func (c *Cluster) startShard(n *shardNode) error {
 	return nil
 }
 
-// startFrontend creates and serves the next frontend (without waiting for
-// it to be ready). The caller holds ops (or is Start).
-func (c *Cluster) startFrontend() (*frontendNode, error) {
-	c.mu.Lock()
-	i := len(c.frontends)
-	c.frontends = append(c.frontends, nil)
-	c.mu.Unlock()
+// listenFrontend opens frontend i's RESP listener.
+func (c *Cluster) listenFrontend(i int) (net.Listener, error) {
 	port := 0
 	if c.cfg.Port > 0 {
 		port = c.cfg.Port + i
 		if port > 65535 {
-			return nil, fmt.Errorf("cluster: frontend %d: port %d out of range", i, port)
+			return nil, fmt.Errorf("cluster: frontend-%d: port %d out of range", i, port)
 		}
 	}
-	f := &frontendNode{Node: Node{Name: "frontend-" + strconv.Itoa(i), Role: RoleFrontend, Index: i}}
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.cfg.Host, strconv.Itoa(port)))
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", f.Name, err)
+		return nil, fmt.Errorf("cluster: frontend-%d: %w", i, err)
+	}
+	return ln, nil
+}
+
+// startFrontend creates and serves the next frontend on ln (nil: a new
+// listener), without waiting for it to be ready. The caller holds ops (or
+// is Start).
+func (c *Cluster) startFrontend(ln net.Listener) (*frontendNode, error) {
+	c.mu.Lock()
+	i := len(c.frontends)
+	c.frontends = append(c.frontends, nil)
+	c.mu.Unlock()
+	f := &frontendNode{Node: Node{Name: "frontend-" + strconv.Itoa(i), Role: RoleFrontend, Index: i}}
+	if ln == nil {
+		var err error
+		if ln, err = c.listenFrontend(i); err != nil {
+			return nil, err
+		}
 	}
 	fc := configs.DefaultFrontend()
 	fc.Listen = ln.Addr().String()
@@ -486,7 +516,7 @@ func (c *Cluster) isClosed() bool {
 func (c *Cluster) AddFrontend(ctx context.Context) (Node, error) {
 	var node Node
 	err := c.op(func() error {
-		f, err := c.startFrontend()
+		f, err := c.startFrontend(nil)
 		if err != nil {
 			return err
 		}

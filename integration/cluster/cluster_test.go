@@ -76,6 +76,47 @@ func client(t *testing.T, addr string) *redis.Client {
 	return rdb
 }
 
+// transient reports the errors a frontend answers while gossip wrongly
+// holds a node failed: the node's shard is CLUSTERDOWN, or its upstream
+// connection is cut, until the node refutes the suspicion. Seen with the
+// fast profile (100 ms probe timeout) under -race on a loaded 2-core
+// machine, when the whole process stalls longer than that.
+func transient(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "CLUSTERDOWN") || strings.Contains(s, "lost (the command may have been applied)")
+}
+
+// eventually runs the idempotent f until it succeeds, for up to 20 s;
+// transient errors are logged and retried, any other error fails the
+// test at once.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	testutil.WaitFor(t, 20*time.Second, func() (bool, string) {
+		err := f()
+		if err == nil {
+			return true, ""
+		}
+		if !transient(err) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		t.Logf("%s: %v (a false failure in gossip); retrying", what, err)
+		return false, err.Error()
+	})
+}
+
+// getEq wants GET key = want (transient errors retried).
+func getEq(t *testing.T, rdb *redis.Client, key, want string) {
+	t.Helper()
+	var v string
+	eventually(t, "GET "+key, func() (err error) {
+		v, err = rdb.Get(context.Background(), key).Result()
+		return err
+	})
+	if v != want {
+		t.Fatalf("GET %s = %q, want %q", key, v, want)
+	}
+}
+
 // byRole groups nodes by role.
 func byRole(nodes []Node) map[Role][]Node {
 	out := map[Role][]Node{}
@@ -151,20 +192,15 @@ func TestDefaultShape(t *testing.T) {
 	fe0 := client(t, cl.FrontendAddrs()[0])
 	const n = 10000
 	for lo := 0; lo < n; lo += 1000 {
-		cmds, err := fe0.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := lo; i < lo+1000; i++ {
-				p.Set(ctx, "key:"+strconv.Itoa(i), "v"+strconv.Itoa(i), 0)
-			}
-			return nil
+		eventually(t, "SET pipeline", func() error {
+			_, err := fe0.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i := lo; i < lo+1000; i++ {
+					p.Set(ctx, "key:"+strconv.Itoa(i), "v"+strconv.Itoa(i), 0)
+				}
+				return nil
+			})
+			return err // the first failed command's error
 		})
-		if err != nil {
-			t.Fatalf("SET pipeline: %v", err)
-		}
-		for _, c := range cmds {
-			if c.Err() != nil {
-				t.Fatalf("%v: %v", c.Args(), c.Err())
-			}
-		}
 	}
 	var total int64
 	for _, m := range byRole(cl.Nodes())[RoleMaster] {
@@ -183,6 +219,32 @@ func TestDefaultShape(t *testing.T) {
 	}
 	waitCaughtUp(t, cl)
 
+	// Readers run while the lifecycle changes (checked by -race).
+	readersDone := make(chan struct{})
+	stopReaders := make(chan struct{})
+	go func() {
+		defer close(readersDone)
+		for {
+			select {
+			case <-stopReaders:
+				return
+			default:
+			}
+			for _, addr := range cl.FrontendAddrs() {
+				if addr == "" {
+					t.Error("empty frontend address")
+				}
+			}
+			_ = cl.Nodes()
+			_ = cl.Frontend(1)
+			time.Sleep(time.Millisecond) // pacing, not waiting for anything
+		}
+	}()
+	defer func() {
+		close(stopReaders)
+		<-readersDone
+	}()
+
 	// A second frontend: cold start (New → Serve → first command served)
 	// and the time it needs to see every shard with its replicas.
 	begin := time.Now()
@@ -192,9 +254,7 @@ func TestDefaultShape(t *testing.T) {
 	}
 	readyIn := time.Since(begin)
 	fe1 := client(t, fnode.RESPAddr)
-	if v, err := fe1.Get(ctx, "key:1").Result(); err != nil || v != "v1" {
-		t.Fatalf("GET through the new frontend: %q %v", v, err)
-	}
+	getEq(t, fe1, "key:1", "v1")
 	coldStart := time.Since(begin)
 	srv := cl.Frontend(fnode.Index)
 	testutil.WaitFor(t, 20*time.Second, func() (bool, string) {
@@ -220,10 +280,11 @@ func TestDefaultShape(t *testing.T) {
 			for j := range keys {
 				keys[j] = "key:" + strconv.Itoa(lo+j)
 			}
-			vals, err := rdb.MGet(ctx, keys...).Result()
-			if err != nil {
-				t.Fatalf("frontend %d MGET: %v", i, err)
-			}
+			var vals []any
+			eventually(t, fmt.Sprintf("frontend %d MGET", i), func() (err error) {
+				vals, err = rdb.MGet(ctx, keys...).Result()
+				return err
+			})
 			for j, v := range vals {
 				if v != "v"+strconv.Itoa(lo+j) {
 					t.Fatalf("frontend %d: %s = %v", i, keys[j], v)
@@ -293,9 +354,7 @@ func TestDefaultShape(t *testing.T) {
 		}
 		return true, ""
 	})
-	if v, err := fe0.Get(ctx, "key:9999").Result(); err != nil || v != "v9999" {
-		t.Fatalf("frontend 0 after the stop: %q %v", v, err)
-	}
+	getEq(t, fe0, "key:9999", "v9999")
 
 	// Close: every port free again, the data gone.
 	nodes := cl.Nodes()
@@ -350,9 +409,7 @@ func TestStopRestartShardNodes(t *testing.T) {
 	set := func(prefix string, n int) {
 		t.Helper()
 		for i := 0; i < n; i++ {
-			if err := fe.Set(ctx, prefix+strconv.Itoa(i), i, 0).Err(); err != nil {
-				t.Fatalf("SET: %v", err)
-			}
+			eventually(t, "SET", func() error { return fe.Set(ctx, prefix+strconv.Itoa(i), i, 0).Err() })
 		}
 	}
 	set("a:", 200)
@@ -403,9 +460,7 @@ func TestStopRestartShardNodes(t *testing.T) {
 		err := fe.Get(ctx, on1[0]).Err()
 		return err != nil && strings.HasPrefix(err.Error(), "CLUSTERDOWN"), fmt.Sprint(err)
 	})
-	if v, err := fe.Get(ctx, on0[0]).Result(); err != nil || v != strings.TrimPrefix(on0[0], "a:") {
-		t.Errorf("shard-0 key %s while shard-1 is down: %q %v", on0[0], v, err)
-	}
+	getEq(t, fe, on0[0], strings.TrimPrefix(on0[0], "a:")) // shard-0 serves while shard-1 is down
 	if err := cl.RestartShardNode(ctx, "shard-1", 0); err != nil {
 		t.Fatalf("restarting shard-1's master: %v", err)
 	}
@@ -414,10 +469,7 @@ func TestStopRestartShardNodes(t *testing.T) {
 		return err == nil, fmt.Sprint(v, err)
 	})
 	for _, k := range on1 {
-		want := strings.TrimPrefix(k, "a:")
-		if v, err := fe.Get(ctx, k).Result(); err != nil || v != want {
-			t.Fatalf("%s after the master's restart: %q %v", k, v, err)
-		}
+		getEq(t, fe, k, strings.TrimPrefix(k, "a:"))
 	}
 }
 
@@ -458,9 +510,7 @@ func TestDisklessReplicasAndHooks(t *testing.T) {
 	ctx := context.Background()
 	fe := client(t, cl.FrontendAddrs()[0])
 	for i := 0; i < 100; i++ {
-		if err := fe.Set(ctx, "k"+strconv.Itoa(i), i, 0).Err(); err != nil {
-			t.Fatal(err)
-		}
+		eventually(t, "SET", func() error { return fe.Set(ctx, "k"+strconv.Itoa(i), i, 0).Err() })
 	}
 	waitCaughtUp(t, cl)
 	srv := cl.Frontend(0)
@@ -473,9 +523,7 @@ func TestDisklessReplicasAndHooks(t *testing.T) {
 		return ok, fmt.Sprintf("%+v", st)
 	})
 	for i := 0; i < 100; i++ {
-		if v, err := fe.Get(ctx, "k"+strconv.Itoa(i)).Result(); err != nil || v != strconv.Itoa(i) {
-			t.Fatalf("GET k%d: %q %v", i, v, err)
-		}
+		getEq(t, fe, "k"+strconv.Itoa(i), strconv.Itoa(i))
 	}
 }
 
@@ -493,15 +541,11 @@ func TestDataDirKept(t *testing.T) {
 		fe := client(t, cl.FrontendAddrs()[0])
 		if round == 0 {
 			for i := 0; i < 50; i++ {
-				if err := fe.Set(ctx, "p"+strconv.Itoa(i), i, 0).Err(); err != nil {
-					t.Fatal(err)
-				}
+				eventually(t, "SET", func() error { return fe.Set(ctx, "p"+strconv.Itoa(i), i, 0).Err() })
 			}
 		} else {
 			for i := 0; i < 50; i++ {
-				if v, err := fe.Get(ctx, "p"+strconv.Itoa(i)).Result(); err != nil || v != strconv.Itoa(i) {
-					t.Fatalf("after restart p%d = %q %v", i, v, err)
-				}
+				getEq(t, fe, "p"+strconv.Itoa(i), strconv.Itoa(i))
 			}
 		}
 		if cl.TempDataDir() || cl.DataDir() != dir {
