@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,11 +110,11 @@ func (p *devProc) table(t *testing.T, timeout time.Duration) (rows [][]string, i
 	}
 }
 
-// stop sends SIGINT and wants exit status 0 within the deadline.
-func (p *devProc) stop(t *testing.T) time.Duration {
+// stop sends sig and wants exit status 0 within the deadline.
+func (p *devProc) stop(t *testing.T, sig os.Signal) time.Duration {
 	t.Helper()
 	begin := time.Now()
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := p.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	for range p.lines {
@@ -121,10 +122,10 @@ func (p *devProc) stop(t *testing.T) time.Duration {
 	select {
 	case err := <-p.exit:
 		if err != nil {
-			t.Fatalf("shoal dev after SIGINT: %v, want exit status 0", err)
+			t.Fatalf("shoal dev after %v: %v, want exit status 0", sig, err)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("shoal dev did not exit within 20 s of SIGINT")
+		t.Fatalf("shoal dev did not exit within 20 s of %v", sig)
 	}
 	return time.Since(begin)
 }
@@ -190,14 +191,15 @@ func TestDevCommand(t *testing.T) {
 	if got := run("GET", "k"); got != "v" {
 		t.Fatalf("GET k: %q", got)
 	}
-	t.Logf("SIGINT → exit 0 in %v", p.stop(t))
+	t.Logf("SIGINT → exit 0 in %v", p.stop(t, os.Interrupt))
 	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("temporary data dir %s after exit: %v", dataDir, err)
 	}
 }
 
 // Settings come from the dev section of --config, SHOAL_DEV_* and flags
-// (flags win); a given --data-dir is kept; a bad setting fails.
+// (flags win); a given --data-dir is kept; SIGTERM stops it with exit 0;
+// a bad setting fails.
 func TestDevCommandSettings(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the shoal binary")
@@ -221,7 +223,7 @@ func TestDevCommandSettings(t *testing.T) {
 	if !strings.Contains(info["data"], "kept") {
 		t.Errorf("data line %q", info["data"])
 	}
-	p.stop(t)
+	p.stop(t, syscall.SIGTERM)
 	if _, err := os.Stat(filepath.Join(data, "shard-1", "master")); err != nil {
 		t.Errorf("given data dir after exit: %v", err)
 	}

@@ -19,8 +19,9 @@
 // A Cluster's methods are safe for concurrent use. The lifecycle methods
 // (AddFrontend, StopFrontend, StopShardNode, RestartShardNode, Close) run
 // one at a time; the read methods (Nodes, FrontendAddrs, Frontend, Shard,
-// ...) never wait for them and see each node either before or after a
-// change.
+// ...) never wait for them: a frontend being added is listed once it
+// listens (before it is ready), a node being stopped is no longer listed
+// from the start of its stop.
 package cluster
 
 import (
@@ -586,9 +587,13 @@ func (c *Cluster) stopShard(ctx context.Context, n *shardNode) error {
 // RestartShardNode starts a stopped shard node again on its previous RESP
 // and gossip addresses, with its data directory (a diskless replica
 // starts empty and resynchronizes). It rejoins gossip under the same
-// name. ctx is not used yet.
+// name. It returns once the node serves; ctx is only checked first (a
+// shard daemon's start takes no context).
 func (c *Cluster) RestartShardNode(ctx context.Context, shard string, replica int) error {
 	return c.op(func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		n, err := c.findShard(shard, replica, false)
 		if err != nil {
 			return err
