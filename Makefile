@@ -1,4 +1,4 @@
-# shoal — see README.md. `make run` starts a local server; `make test` runs every test.
+# shoal — see README.md. `make run` starts a local cluster; `make test` runs every test.
 GO      ?= go
 BIN     := bin/shoal
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -10,11 +10,10 @@ PORT    ?= 6380
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/shoal
 
-# Until the frontend exists: one shardd on 127.0.0.1:$(PORT), data in a temp dir.
+# `shoal dev`: 3 shards × (master + replica) and a frontend on
+# 127.0.0.1:$(PORT), data in a temp dir; Ctrl-C stops it.
 run: build
-	@dir=$$(mktemp -d -t shoal-XXXXXX); \
-	echo "shardd on 127.0.0.1:$(PORT), data in $$dir — try: redis-cli -p $(PORT)"; \
-	exec $(BIN) shardd --listen 127.0.0.1:$(PORT) --data-dir $$dir
+	exec $(BIN) dev --port $(PORT)
 
 # Every test, with the race detector. Needs redis-server on PATH (the
 # differential tests compare against it): apt-get install -y redis-server redis-tools

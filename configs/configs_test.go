@@ -6,39 +6,38 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/spf13/pflag"
 )
 
-func TestExampleShardFileLoads(t *testing.T) {
-	c := DefaultShardd()
-	if err := Load("shardd", &c, nil, "shardd.yaml"); err != nil {
-		t.Fatalf("Load: %v", err)
+// loadWith loads section into out (holding its defaults) from a YAML
+// file with body, the environment variables env (KEY=VALUE) and the flags
+// registered by register, parsed from args.
+func loadWith(t *testing.T, section string, out any, register func(*pflag.FlagSet), body string, env []string, args ...string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if c.DataDir != "/var/lib/shoal/shard-0" || c.AppendFsync != "everysec" || c.ActiveExpireInterval != 100*time.Millisecond {
-		t.Fatalf("unexpected values: %+v", c)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
 	}
-	if _, err := c.ServerConfig(); err != nil {
-		t.Fatalf("ServerConfig: %v", err)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := Load(section, out, fs, file); err != nil {
+		t.Fatal(err)
 	}
 }
 
 func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "c.yaml")
-	os.WriteFile(file, []byte("shardd:\n  shard: from-file\n  appendfsync: always\n  maxclients: 7\n  data-dir: /file\n"), 0o644)
-	t.Setenv("SHOAL_SHARDD_APPENDFSYNC", "no")
-	t.Setenv("SHOAL_SHARDD_DATA_DIR", "/env")
-	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
-	ShardFlags(fs, DefaultShardd())
-	if err := fs.Parse([]string{"--data-dir", "/flag"}); err != nil {
-		t.Fatal(err)
-	}
 	c := DefaultShardd()
-	if err := Load("shardd", &c, fs, file); err != nil {
-		t.Fatal(err)
-	}
+	loadWith(t, "shardd", &c, func(fs *pflag.FlagSet) { ShardFlags(fs, DefaultShardd()) },
+		"shardd:\n  shard: from-file\n  appendfsync: always\n  maxclients: 7\n  data-dir: /file\n",
+		[]string{"SHOAL_SHARDD_APPENDFSYNC=no", "SHOAL_SHARDD_DATA_DIR=/env"}, "--data-dir", "/flag")
 	if c.DataDir != "/flag" || c.AppendFsync != "no" || c.Shard != "from-file" || c.MaxClients != 7 || c.Listen != "127.0.0.1:6380" {
 		t.Fatalf("precedence wrong: %+v", c)
 	}

@@ -13,53 +13,11 @@ import (
 	"github.com/shoal-kv/shoal/frontend"
 )
 
-func TestExampleFrontendFileLoads(t *testing.T) {
-	c := DefaultFrontend()
-	if err := Load("frontend", &c, nil, "frontend.yaml"); err != nil {
-		t.Fatalf("Load: %v", err)
-	}
-	if c.Gossip != "127.0.0.1:7946" || len(c.Join) != 1 || c.ShutdownGrace != 10*time.Second || c.ReadPolicy != "master" {
-		t.Fatalf("unexpected values: %+v", c)
-	}
-	cfg, err := c.ServerConfig()
-	if err != nil {
-		t.Fatalf("ServerConfig: %v", err)
-	}
-	if cfg.Gossip == nil || cfg.Gossip.BindPort != 7946 || cfg.RESPAddr != "127.0.0.1:6379" || cfg.Hashring.TableSize != 65537 {
-		t.Fatalf("converted wrongly: %+v", cfg)
-	}
-}
-
-// The file's keys and the flags are the same set: every flag has a key in
-// the example file, and every key is a flag.
-func TestFrontendFileDocumentsEveryFlag(t *testing.T) {
-	b, err := os.ReadFile("frontend.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
-	FrontendFlags(fs, DefaultFrontend())
-	fs.VisitAll(func(f *pflag.Flag) {
-		if !strings.Contains(string(b), "\n  "+f.Name+":") {
-			t.Errorf("flag --%s is not in frontend.yaml", f.Name)
-		}
-	})
-}
-
 func TestFrontendPrecedence(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(file, []byte("frontend:\n  gossip: 127.0.0.1:1\n  read-policy: replica\n  expect-shards: 5\n  max-replica-lag: 3s\n"), 0o644)
-	t.Setenv("SHOAL_FRONTEND_READ_POLICY", "prefer-replica")
-	t.Setenv("SHOAL_FRONTEND_UPSTREAM_CONNS", "4")
-	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
-	FrontendFlags(fs, DefaultFrontend())
-	if err := fs.Parse([]string{"--expect-shards", "7"}); err != nil {
-		t.Fatal(err)
-	}
 	c := DefaultFrontend()
-	if err := Load("frontend", &c, fs, file); err != nil {
-		t.Fatal(err)
-	}
+	loadWith(t, "frontend", &c, func(fs *pflag.FlagSet) { FrontendFlags(fs, DefaultFrontend()) },
+		"frontend:\n  gossip: 127.0.0.1:1\n  read-policy: replica\n  expect-shards: 5\n  max-replica-lag: 3s\n",
+		[]string{"SHOAL_FRONTEND_READ_POLICY=prefer-replica", "SHOAL_FRONTEND_UPSTREAM_CONNS=4"}, "--expect-shards", "7")
 	if c.ExpectShards != 7 || c.ReadPolicy != "prefer-replica" || c.UpstreamConns != 4 || c.MaxReplicaLag != 3*time.Second || c.Listen != "127.0.0.1:6379" {
 		t.Fatalf("precedence wrong: %+v", c)
 	}

@@ -1,6 +1,7 @@
 // Command shoal is the one binary of shoal: `shoal shardd` runs a shard
-// daemon, `shoal health` checks a node. Everything real lives in the
-// packages; this is wiring.
+// daemon, `shoal frontend` a frontend, `shoal dev` a whole cluster in one
+// process (integration/cluster), `shoal health` checks a node. Everything
+// real lives in the packages; this is wiring.
 package main
 
 import (
@@ -21,7 +22,7 @@ func main() {
 		SilenceErrors: true,
 		Version:       version,
 	}
-	root.AddCommand(sharddCommand(), frontendCommand(), healthCommand())
+	root.AddCommand(sharddCommand(), frontendCommand(), devCommand(), healthCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "shoal:", err)
 		os.Exit(1)
