@@ -2,6 +2,7 @@ package shardd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -39,7 +40,7 @@ func (s *Server) startGossip() error {
 		s.bg.Add(1)
 		go func() {
 			defer s.bg.Done()
-			if err := agent.Join(ctx, s.cfg.Join); err != nil && ctx.Err() == nil {
+			if err := agent.Join(ctx, s.cfg.Join); err != nil && ctx.Err() == nil && !errors.Is(err, gossip.ErrClosed) {
 				s.log.Error("joining gossip", "err", err)
 			}
 		}()
