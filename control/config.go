@@ -95,7 +95,7 @@ type Config struct {
 
 	// Raft timings, tuned for a LAN or loopback: a follower starts an
 	// election between HeartbeatTimeout and twice that after the last
-	// contact. Defaults 400 ms, 400 ms, 250 ms and 20 ms. See
+	// contact. Defaults 300 ms, 300 ms, 250 ms and 20 ms. See
 	// hashicorp/raft's Config for their meaning.
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
@@ -131,8 +131,8 @@ func DefaultConfig() Config {
 		ProbeTimeout:       200 * time.Millisecond,
 		OrderTimeout:       time.Second,
 		OrderRetry:         500 * time.Millisecond,
-		HeartbeatTimeout:   400 * time.Millisecond,
-		ElectionTimeout:    400 * time.Millisecond,
+		HeartbeatTimeout:   300 * time.Millisecond,
+		ElectionTimeout:    300 * time.Millisecond,
 		LeaderLeaseTimeout: 250 * time.Millisecond,
 		CommitTimeout:      20 * time.Millisecond,
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,10 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/boltdb/bolt"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb"
 
+	"github.com/shoal-kv/shoal/control/raftstore"
 	"github.com/shoal-kv/shoal/gossip"
 	"github.com/shoal-kv/shoal/proto"
 )
@@ -64,9 +62,9 @@ type Node struct {
 	wake    chan struct{}
 }
 
-// New validates cfg, opens raft's stores (DataDir/raft: raft.db for the
-// log and stable store, snapshots/ for the map's snapshots; in memory
-// without DataDir) and binds raft's transport. The node does nothing
+// New validates cfg, opens raft's stores (DataDir/raft: log/ and stable
+// for the log and stable store, see package raftstore; snapshots/ for the
+// map's snapshots; in memory without DataDir) and binds raft's transport. The node does nothing
 // until Start.
 func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
@@ -107,24 +105,16 @@ func (n *Node) openStores() error {
 		return nil
 	}
 	dir := filepath.Join(n.cfg.DataDir, "raft")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("control: creating %s: %w", dir, err)
-	}
-	path := filepath.Join(dir, "raft.db")
-	store, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bolt.Options{Timeout: time.Second}})
+	store, err := raftstore.Open(dir, n.log.With("component", "raftstore"))
 	if err != nil {
-		return fmt.Errorf("control: opening %s: %w", path, err)
+		return fmt.Errorf("control: opening raft store in %s: %w", dir, err)
 	}
 	n.closers = append(n.closers, store)
-	logs, err := raft.NewLogCache(256, store)
-	if err != nil {
-		return fmt.Errorf("control: log cache: %w", err)
-	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hl)
 	if err != nil {
 		return fmt.Errorf("control: snapshot store in %s: %w", dir, err)
 	}
-	n.logs, n.stable, n.snaps = logs, store, snaps
+	n.logs, n.stable, n.snaps = store, store, snaps
 	return nil
 }
 
