@@ -35,8 +35,9 @@ type Config struct {
 	// Required unless RaftListener is set.
 	RaftAddr string
 	// RaftAdvertise is the HOST:PORT other nodes dial, when it differs
-	// from the bound address (binding 0.0.0.0). It must be an IP address.
-	// Default: the bound address.
+	// from the bound address (binding 0.0.0.0): an IP, or a host name that
+	// New resolves once. Default: the bound address. Node.RaftAddr reports
+	// the result, for the `ra` tag.
 	RaftAdvertise string
 	// RaftListener, when set, is used instead of binding RaftAddr (tests
 	// pass a 127.0.0.1:0 listener). The Node closes it.
@@ -160,8 +161,8 @@ func (c Config) Validate() error {
 			return bad("RaftAdvertise", "%v", err)
 		}
 		host, _, _ := net.SplitHostPort(c.RaftAdvertise)
-		if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-			return bad("RaftAdvertise", "%q: host must be a routable IP address", c.RaftAdvertise)
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			return bad("RaftAdvertise", "%q: other nodes cannot dial this host", c.RaftAdvertise)
 		}
 	}
 	if c.Voter && c.DataDir == "" {

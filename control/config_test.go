@@ -113,3 +113,31 @@ func TestAppendMap(t *testing.T) {
 		t.Fatalf("AppendMap = %q, %v\nwant %q", got, err, want)
 	}
 }
+
+func TestNewAdvertise(t *testing.T) {
+	nw := gossiptest.NewNetwork()
+	cfg := DefaultConfig()
+	cfg.Membership = nw.Join("n1", gossip.Tags{Role: gossip.RoleFrontend, RESPAddr: "127.0.0.1:1"})
+	cfg.DataDir = t.TempDir()
+	cfg.RaftAddr = "0.0.0.0:0"
+	if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "RaftAdvertise") {
+		t.Fatalf("binding 0.0.0.0 without RaftAdvertise: %v", err)
+	}
+	cfg.RaftAddr = "127.0.0.1:0"
+	cfg.RaftAdvertise = "localhost:7123"
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if got := n.RaftAddr(); got != "127.0.0.1:7123" && got != "[::1]:7123" {
+		t.Fatalf("RaftAddr %q", got)
+	}
+	if n.ID() != "n1" {
+		t.Fatalf("ID %q", n.ID())
+	}
+	// The data dir is locked while the node is open.
+	if _, err := New(cfg); err == nil {
+		t.Fatal("a second node opened the same data dir")
+	}
+}

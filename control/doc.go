@@ -33,9 +33,9 @@
 // a FileSnapshotStore beside them; diskless nodes keep them in memory and
 // must be non-voters. The transport is TCP on its own port, advertised in
 // the `ra` gossip tag; the raft ServerID is the gossip node name. Timings
-// are tuned for a LAN: a hard-killed leader is replaced in about 0.6-0.9 s
-// on loopback (TestLeaderKill prints it), a leader that shuts down hands
-// over in about 50 ms.
+// are tuned for a LAN: a hard-killed leader is replaced in 0.5-0.9 s on
+// loopback (TestLeaderKill prints it), a leader that shuts down hands over
+// in under 0.1 s.
 //
 // A fresh voter bootstraps once gossip shows BootstrapExpect alive voters
 // (`rv=1` with an `ra` address) and it is among the first BootstrapExpect

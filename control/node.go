@@ -64,8 +64,9 @@ type Node struct {
 
 // New validates cfg, opens raft's stores (DataDir/raft: log/ and stable
 // for the log and stable store, see package raftstore; snapshots/ for the
-// map's snapshots; in memory without DataDir) and binds raft's transport. The node does nothing
-// until Start.
+// map's snapshots; in memory without DataDir) and binds raft's transport
+// (or takes RaftListener, which it closes on failure too). The node does
+// nothing until Start.
 func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -88,6 +89,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	if err := n.openStores(); err != nil {
 		n.closeStores()
+		if cfg.RaftListener != nil {
+			cfg.RaftListener.Close()
+		}
 		return nil, err
 	}
 	if err := n.listen(); err != nil {
