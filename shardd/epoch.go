@@ -22,10 +22,12 @@ import (
 // in this process (control.Node implements it). AppendMap appends the
 // RESP reply to dst: an array with one element per shard, sorted by shard
 // name, each [shard, master node, master RESP address, epoch] (bulk
-// strings, the epoch an integer). It is called from client goroutines,
-// concurrently.
+// strings, the epoch an integer). Leader names the raft leader this node
+// knows (SHOAL LEADER): its node name and raft address, empty when none is
+// known. Both are called from client goroutines, concurrently.
 type MapSource interface {
 	AppendMap(dst []byte) ([]byte, error)
+	Leader() (id, addr string)
 }
 
 // SetMapSource makes src answer SHOAL MAP from now on (nil: none), for a

@@ -29,6 +29,8 @@ type fakeMap struct {
 	err   error
 }
 
+func (f fakeMap) Leader() (string, string) { return "node-x", "127.0.0.1:7000" }
+
 func (f fakeMap) AppendMap(dst []byte) ([]byte, error) {
 	if f.err != nil {
 		return append(dst, "garbage that must not reach the client"...), f.err
@@ -80,6 +82,8 @@ func TestShoalOrdersRepliesAndErrors(t *testing.T) {
 		{"SHOAL RETAIN -1", "-ERR value is not an integer or out of range\r\n"},
 		{"SHOAL NOPE", "-ERR unknown subcommand 'NOPE'. Try SHOAL HELP.\r\n"},
 		{"SHOAL MAP", "-ERR no cluster map: this node runs no control plane (start it with --raft)\r\n"},
+		{"SHOAL LEADER", "-ERR no cluster map: this node runs no control plane (start it with --raft)\r\n"},
+		{"SHOAL LEADER x", "-ERR wrong number of arguments for 'shoal|leader' command\r\n"},
 		// A master at epoch 1: PROMOTE 1 is already done, PROMOTE 3 moves
 		// it to epoch 3 (one empty record), then 2 is stale.
 		{"SHOAL PROMOTE 1", "+OK\r\n"},
@@ -116,7 +120,8 @@ func TestShoalOrdersRepliesAndErrors(t *testing.T) {
 	mapReply = proto.AppendInt(mapReply, 3)
 	withMap := startNode(t, func(c *Config) { c.MapSource = fakeMap{reply: mapReply} })
 	failing := startNode(t, func(c *Config) { c.MapSource = fakeMap{err: errors.New("no leader yet")} })
-	expectReplies(t, testutil.DialRaw(t, withMap.addr), [][2]string{{"SHOAL MAP", string(mapReply)}, {"PING", "+PONG\r\n"}})
+	expectReplies(t, testutil.DialRaw(t, withMap.addr), [][2]string{{"SHOAL MAP", string(mapReply)}, {"PING", "+PONG\r\n"},
+		{"SHOAL LEADER", "*2\r\n$6\r\nnode-x\r\n$14\r\n127.0.0.1:7000\r\n"}})
 	expectReplies(t, testutil.DialRaw(t, failing.addr), [][2]string{{"SHOAL MAP", "-ERR cluster map: no leader yet\r\n"}, {"PING", "+PONG\r\n"}})
 	// Set after start (the control plane needs the server's gossip agent).
 	m.srv.SetMapSource(fakeMap{reply: mapReply})

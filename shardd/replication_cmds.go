@@ -77,15 +77,18 @@ func parseLag(v string) (time.Duration, error) {
 }
 
 // shoalArity is each SHOAL subcommand's exact argument count.
-var shoalArity = map[string]int{"sync": 5, "ack": 4, "promote": 3, "follow": 5, "retain": 3, "map": 2, "help": 2}
+var shoalArity = map[string]int{"sync": 5, "ack": 4, "promote": 3, "follow": 5, "retain": 3, "map": 2, "leader": 2, "help": 2}
 
 // shoalHelp is SHOAL HELP's answer.
+const errNoControlPlane = "ERR no cluster map: this node runs no control plane (start it with --raft)"
+
 var shoalHelp = []string{
 	"SHOAL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	"PROMOTE <epoch>", "    Become master at exactly <epoch> (refused with -STALEEPOCH below the known epoch).",
 	"FOLLOW <host> <port> <epoch>", "    Replicate from host:port; a master of an older epoch steps down.",
 	"RETAIN <index>", "    Never truncate the log's front past <index> (0: no floor).",
 	"MAP", "    Return the cluster map: [shard, master node, master address, epoch] per shard.",
+	"LEADER", "    Return the control plane's leader as this node knows it: [node name, raft address], or nil.",
 	"SYNC <next-index> <last-epoch> <listening-port>", "    Start a replication stream (replicas send it).",
 	"ACK <applied-index> <logged-index> [<applied-at>]", "    Acknowledge records on a replication stream.",
 	"HELP", "    Print this help.",
@@ -165,10 +168,24 @@ func cmdShoal(c *conn, args [][]byte) {
 		}
 		s.repl.retain.Store(uint64(idx))
 		c.ok()
+	case "leader":
+		src := s.mapSource.Load()
+		if src == nil {
+			c.err(errNoControlPlane)
+			return
+		}
+		id, addr := (*src).Leader()
+		if id == "" {
+			c.nullArray()
+			return
+		}
+		c.array(2)
+		c.bulkString(id)
+		c.bulkString(addr)
 	case "map":
 		src := s.mapSource.Load()
 		if src == nil {
-			c.err("ERR no cluster map: this node runs no control plane (start it with --raft)")
+			c.err(errNoControlPlane)
 			return
 		}
 		before := len(c.out)

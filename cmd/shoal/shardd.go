@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shoal-kv/shoal/configs"
+	"github.com/shoal-kv/shoal/internal/shardnode"
 	"github.com/shoal-kv/shoal/shardd"
 )
 
@@ -58,23 +59,21 @@ func runShardd(ctx context.Context, c configs.Shardd) error {
 	if cfg.Diskless && cfg.MaxMemory > 0 {
 		debug.SetMemoryLimit(shardd.MemoryLimit(cfg.MaxMemory))
 	}
-	srv, err := shardd.New(cfg)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
-		srv.Close()
 		return fmt.Errorf("listen: %w", err)
+	}
+	srv, err := shardnode.New(c, cfg, nil)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	defer startProfile()()
 	log.Info("shardd serving", "addr", ln.Addr().String(), "shard", cfg.Shard, "data_dir", cfg.DataDir, "appendfsync", cfg.AppendFsync,
 		"diskless", cfg.Diskless, "maxmemory", cfg.MaxMemory, "replicaof", cfg.ReplicaOf)
 	if c.Raft != "" {
-		// The control plane (package control) is wired here; until then
-		// the raft settings are only announced in the gossip tags.
-		log.Warn("the control plane is not wired into this build yet", "raft", c.Raft, "raft_advertise", c.RaftAdvertiseAddr(),
-			"raft_voter", c.RaftVoter, "raft_bootstrap_expect", c.RaftBootstrapExpect, "failover_after", c.FailoverAfter, "raft_reap_after", c.RaftReapAfter)
+		log.Info("control plane", "raft", c.Raft, "raft_advertise", c.RaftAdvertiseAddr(), "raft_voter", c.RaftVoter,
+			"raft_bootstrap_expect", c.RaftBootstrapExpect, "failover_after", c.FailoverAfter, "raft_reap_after", c.RaftReapAfter)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
