@@ -70,7 +70,7 @@ compose-down:
 # cluster under a unique project name, scales, kills a master, tears down.
 # Skips with the reason when no Docker engine answers.
 test-compose:
-	SHOAL_COMPOSE_TEST=1 SHOAL_COMPOSE="$(COMPOSE)" $(GO) test -count=1 -v -timeout 20m -run 'TestCompose' ./integration/compose
+	SHOAL_COMPOSE_TEST=1 SHOAL_COMPOSE="$(COMPOSE)" $(GO) test -count=1 -v -timeout 20m -run '^TestComposeCluster$$' ./integration/compose
 
 lint:
 	$(GO) vet ./...
