@@ -59,7 +59,9 @@ image: build
 
 compose-up: image
 	$(COMPOSE_RUN) up -d
-	$(COMPOSE_RUN) ps
+	@$(COMPOSE_RUN) ps
+	@ports=$$(for id in $$($(COMPOSE_RUN) ps -q frontend); do docker port $$id 6379/tcp; done | sed 's/.*://' | sort -n | tr '\n' ' '); \
+	echo "frontends on 127.0.0.1, ports $$ports- try: redis-cli -p $${ports%% *}"
 
 # Stops and removes the containers and network; the data volumes stay
 # (add -v by hand to drop them: $(COMPOSE_RUN) down -v).
