@@ -457,7 +457,11 @@ func shardsWithMaster(v any) (n int, desc string) {
 
 // startup is what a probe saw of one port while a frontend started there.
 type startup struct {
-	port                    int
+	port int
+	// opened: the host port first accepted a connection. Docker's proxy
+	// for it starts while the container's network is set up, before its
+	// process runs, so this is a host-clock bound on the container start.
+	opened                  time.Time
 	listening, served, topo time.Time // first PONG, first data command served, SHOAL SHARDS complete
 }
 
@@ -478,6 +482,9 @@ func watchStartup(ctx context.Context, port, shards int) startup {
 	for ctx.Err() == nil && (s.listening.IsZero() || s.served.IsZero() || s.topo.IsZero()) {
 		if p == nil {
 			p, _ = dialProbe(addr)
+			if p != nil && s.opened.IsZero() {
+				s.opened = time.Now()
+			}
 		}
 		if p != nil {
 			if err := s.poll(p, shards); err != nil {
