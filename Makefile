@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 PORT    ?= 6380
 
-.PHONY: build run test test-short bench fuzz lint clean
+.PHONY: build run test test-short bench fuzz lint clean image compose-up compose-down test-compose
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/shoal
@@ -44,6 +44,34 @@ fuzz:
 	$(GO) test ./wal -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./hashring -run '^$$' -fuzz '^FuzzHashTag$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./frontend -run '^$$' -fuzz '^FuzzMerge$$' -fuzztime $(FUZZTIME)
+
+# Docker: the image (FROM scratch + the static bin/shoal) and the compose
+# cluster (compose/docker-compose.yml, compose/README.md). COMPOSE may be
+# "docker compose" (v2 plugin); PROJECT names the compose project.
+IMAGE   ?= shoal:dev
+COMPOSE ?= docker-compose
+PROJECT ?= shoal
+COMPOSE_RUN = SHOAL_IMAGE=$(IMAGE) $(COMPOSE) -p $(PROJECT) -f compose/docker-compose.yml
+
+image: build
+	docker build -q -f compose/Dockerfile -t $(IMAGE) bin
+
+compose-up: image
+	$(COMPOSE_RUN) up -d
+	@$(COMPOSE_RUN) ps
+	@ports=$$(for id in $$($(COMPOSE_RUN) ps -q frontend); do docker port $$id 6379/tcp; done | sed 's/.*://' | sort -n | tr '\n' ' '); \
+	echo "frontends on 127.0.0.1, ports $$ports- try: redis-cli -p $${ports%% *}"
+
+# Stops and removes the containers and network; the data volumes stay
+# (add -v by hand to drop them: $(COMPOSE_RUN) down -v).
+compose-down:
+	$(COMPOSE_RUN) down --remove-orphans
+
+# The compose scenario (integration/compose): builds the image, runs a
+# cluster under a unique project name, scales, kills a master, tears down.
+# Skips with the reason when no Docker engine answers.
+test-compose:
+	SHOAL_COMPOSE_TEST=1 SHOAL_COMPOSE="$(COMPOSE)" $(GO) test -count=1 -v -timeout 20m -run '^TestComposeCluster$$' ./integration/compose
 
 lint:
 	$(GO) vet ./...
