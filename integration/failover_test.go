@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 type waitWriter struct {
 	cl     *redis.Client
 	prefix string
+	noWait bool // plain SETs, no WAIT: for the "lost without WAIT" count
 	seq    int
 
 	acked   map[string]string // SET answered +OK
@@ -44,7 +46,10 @@ func (w *waitWriter) run(stop <-chan struct{}) {
 		k, v := w.prefix+":"+strconv.Itoa(w.seq), "v"+strconv.Itoa(w.seq)
 		pipe := w.cl.Pipeline()
 		set := pipe.Set(ctx, k, v, 0)
-		wait := pipe.Do(ctx, "WAIT", 1, 100)
+		var wait *redis.Cmd
+		if !w.noWait {
+			wait = pipe.Do(ctx, "WAIT", 1, 100)
+		}
 		pipe.Exec(ctx)
 		if set.Err() != nil {
 			w.failed++
@@ -52,6 +57,9 @@ func (w *waitWriter) run(stop <-chan struct{}) {
 			continue
 		}
 		w.acked[k] = v
+		if wait == nil {
+			continue
+		}
 		if n, err := wait.Int(); err == nil && n >= 1 {
 			w.waited[k] = true
 		}
@@ -64,11 +72,17 @@ type writeLoad struct {
 	stop    chan struct{}
 }
 
-func startWriteLoad(fes []*node, perFrontend int) *writeLoad {
+// startWriteLoad starts perFrontend writers on each frontend; with
+// plainToo, one more per frontend that does not WAIT.
+func startWriteLoad(fes []*node, perFrontend int, plainToo bool) *writeLoad {
 	l := &writeLoad{stop: make(chan struct{})}
+	n := perFrontend
+	if plainToo {
+		n++
+	}
 	for i, fe := range fes {
-		for j := 0; j < perFrontend; j++ {
-			w := &waitWriter{cl: newClient(fe.addr, 1), prefix: fmt.Sprintf("w%d.%d", i, j),
+		for j := 0; j < n; j++ {
+			w := &waitWriter{cl: newClient(fe.addr, 1), prefix: fmt.Sprintf("w%d.%d", i, j), noWait: j == perFrontend,
 				acked: map[string]string{}, waited: map[string]bool{}, done: make(chan struct{})}
 			l.writers = append(l.writers, w)
 			go w.run(l.stop)
@@ -85,15 +99,32 @@ func (l *writeLoad) halt() {
 	}
 }
 
-// verify reads every acknowledged key back through addr and returns how
-// many writes were acknowledged, confirmed by WAIT, and lost in each class.
-func (l *writeLoad) verify(t testing.TB, addr string) (acked, waited, lostWaited, lostUnwaited, failed int) {
+// writeCounts is what verify found.
+type writeCounts struct {
+	acked        int // SETs answered +OK by writers that WAIT
+	waited       int // ... of which WAIT returned >= 1
+	lostWaited   int // WAITed and not read back: must be 0
+	lostUnwaited int // acknowledged, WAIT returned 0 or failed, not read back
+	plainAcked   int // SETs answered +OK by writers that never WAIT
+	plainLost    int // ... not read back
+	failed       int // SETs that ended in an error
+}
+
+func (c writeCounts) String() string {
+	return fmt.Sprintf("with WAIT: %d acknowledged, %d confirmed by WAIT >= 1, lost %d of the WAITed and %d of the rest; "+
+		"without WAIT: %d acknowledged, %d lost; %d SETs failed with an error",
+		c.acked, c.waited, c.lostWaited, c.lostUnwaited, c.plainAcked, c.plainLost, c.failed)
+}
+
+// verify reads every acknowledged key back through addr and counts what
+// was acknowledged, confirmed by WAIT, and lost in each class.
+func (l *writeLoad) verify(t testing.TB, addr string) (c writeCounts) {
 	t.Helper()
 	cl := newClient(addr, 8)
 	defer cl.Close()
 	ctx := context.Background()
 	for _, w := range l.writers {
-		failed += w.failed
+		c.failed += w.failed
 		keys := make([]string, 0, len(w.acked))
 		for k := range w.acked {
 			keys = append(keys, k)
@@ -105,16 +136,25 @@ func (l *writeLoad) verify(t testing.TB, addr string) (acked, waited, lostWaited
 				t.Fatalf("MGET for verification: %v", err)
 			}
 			for i, k := range keys[:n] {
-				acked++
 				ok := vals[i] == w.acked[k]
-				if w.waited[k] {
-					waited++
+				switch {
+				case w.noWait:
+					c.plainAcked++
 					if !ok {
-						lostWaited++
+						c.plainLost++
+					}
+				case w.waited[k]:
+					c.acked++
+					c.waited++
+					if !ok {
+						c.lostWaited++
 						t.Errorf("waited write lost: %s = %q, read %v", k, w.acked[k], vals[i])
 					}
-				} else if !ok {
-					lostUnwaited++
+				default:
+					c.acked++
+					if !ok {
+						c.lostUnwaited++
+					}
 				}
 			}
 			keys = keys[n:]
@@ -233,7 +273,7 @@ func TestFailoverKillEachMaster(t *testing.T) {
 	for _, fe := range []*node{feA, feB} {
 		testutil.WaitFor(t, 20*time.Second, func() (bool, string) { return c.fullTopologyRaft(fe.addr) })
 	}
-	load := startWriteLoad([]*node{feA, feB}, 2)
+	load := startWriteLoad([]*node{feA, feB}, 2, true)
 	defer func() {
 		select {
 		case <-load.stop:
@@ -244,8 +284,13 @@ func TestFailoverKillEachMaster(t *testing.T) {
 
 	order := slices.Clone(c.names)
 	rnd.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	kills := len(order) // each shard's master once; SHOAL_FAILOVER_KILLS for more (figures)
+	if v, err := strconv.Atoi(os.Getenv("SHOAL_FAILOVER_KILLS")); err == nil && v > 0 {
+		kills = v
+	}
 	var directs, viaFEs []time.Duration
-	for _, s := range order {
+	for k := 0; k < kills; k++ {
+		s := order[k%len(order)]
 		old := c.masters(s)[0]
 		fe := []*node{feA, feB}[rnd.Intn(2)]
 		nm, direct, viaFE := c.failoverTimes(t, s, fe.addr, nil)
@@ -285,12 +330,14 @@ func TestFailoverKillEachMaster(t *testing.T) {
 	waitRejoined(t, old, nm)
 
 	load.halt()
-	acked, waited, lostWaited, lostUnwaited, failed := load.verify(t, feB.addr)
-	sort.Slice(directs, func(i, j int) bool { return directs[i] < directs[j] })
-	t.Logf("failover times (kill -> new master accepts writes): %v; through a frontend: %v", directs, viaFEs)
-	t.Logf("writes: %d acknowledged, %d confirmed by WAIT >= 1; lost: %d of the WAITed, %d of the rest; %d failed with an error",
-		acked, waited, lostWaited, lostUnwaited, failed)
-	if waited == 0 {
+	counts := load.verify(t, feB.addr)
+	sortDurations(directs)
+	sortDurations(viaFEs)
+	t.Logf("failover over %d kills (kill -> new master accepts writes): p50 %v max %v; through a frontend: p50 %v max %v",
+		len(directs), directs[len(directs)/2].Round(time.Millisecond), directs[len(directs)-1].Round(time.Millisecond),
+		viaFEs[len(viaFEs)/2].Round(time.Millisecond), viaFEs[len(viaFEs)-1].Round(time.Millisecond))
+	t.Logf("writes: %s", counts)
+	if counts.waited == 0 {
 		t.Fatal("no write was confirmed by WAIT: the test proved nothing")
 	}
 	for _, s := range c.names {
@@ -299,6 +346,8 @@ func TestFailoverKillEachMaster(t *testing.T) {
 		}
 	}
 }
+
+func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
 
 func names(ns []*ctlNode) []string {
 	var out []string
