@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,5 +416,46 @@ func TestFailoverBufferDedicated(t *testing.T) {
 	}
 	if got := do(testutil.DialRaw(t, addr), "GET", "w"); got != bulk("1") {
 		t.Errorf("the transaction did not run on the new master: %q", got)
+	}
+}
+
+// TestFailoverBufferWrittenRequests: requests already written to a master
+// that then dies are not sent again, except read-only ones: those are held
+// like new requests and answered by the new master.
+func TestFailoverBufferWrittenRequests(t *testing.T) {
+	var seen atomic.Int32
+	f := startFakeShard(t, func(_ int32, args [][]byte) string {
+		seen.Add(1)
+		return "" // written, never answered
+	})
+	mc := fakeCluster(t, f)
+	srv, faddr := mc.frontend()
+	get, set := testutil.DialRaw(t, faddr), testutil.DialRaw(t, faddr)
+	if err := get.Send("GET", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Send("SET", "k", "from-frontend"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		return seen.Load() == 2, "the old master has not read both requests"
+	})
+	mc.net.Fail("s0-m")
+	want := "-ERR shard s0: connection to " + f.addr() + " lost (the command may have been applied)\r\n"
+	if got, err := set.Read(); err != nil || string(got) != want {
+		t.Fatalf("written SET when its master died: %q %v", got, err)
+	}
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		h := shardStatus(srv, "s0").Held
+		return h == 1, strconv.Itoa(h) + " held"
+	})
+	newAddr := testutil.StartRedis(t)
+	do(testutil.DialRaw(t, newAddr), "SET", "k", "on-new-master")
+	mc.net.Join("s0-new", shardTags("s0", gossip.ReplMaster, newAddr, 2))
+	if got, err := get.Read(); err != nil || string(got) != bulk("on-new-master") {
+		t.Fatalf("written GET when its master died: %q %v", got, err)
+	}
+	if got := do(testutil.DialRaw(t, newAddr), "GET", "k"); got != bulk("on-new-master") {
+		t.Errorf("the written SET was sent again: GET k = %q", got)
 	}
 }
