@@ -182,8 +182,8 @@ func (b *failoverBuffer) tick(v *view, now int64) (wakeAt int64) {
 			continue
 		}
 		sh := v.shards[name]
-		if sh == nil || sh.master == nil {
-			continue // the next view wakes us
+		if sh == nil || sh.master == nil || sh.master.closed.Load() {
+			continue // the next view (or close) wakes us
 		}
 		if until := sh.master.downUntil.Load(); until > now {
 			if wakeAt == 0 || until < wakeAt {
