@@ -38,6 +38,8 @@ type Frontend struct {
 	UpstreamConns          int           `mapstructure:"upstream-conns"`
 	DialTimeout            time.Duration `mapstructure:"dial-timeout"`
 	UpstreamTimeout        time.Duration `mapstructure:"upstream-timeout"`
+	FailoverBuffer         time.Duration `mapstructure:"failover-buffer"`
+	FailoverBufferSize     int           `mapstructure:"failover-buffer-size"`
 	ShutdownGrace          time.Duration `mapstructure:"shutdown-grace"`
 	Pprof                  bool          `mapstructure:"pprof"`
 	LogLevel               string        `mapstructure:"log-level"`
@@ -61,6 +63,8 @@ func DefaultFrontend() Frontend {
 		UpstreamConns:          d.UpstreamConns,
 		DialTimeout:            d.DialTimeout,
 		UpstreamTimeout:        d.UpstreamTimeout,
+		FailoverBuffer:         d.FailoverBuffer,
+		FailoverBufferSize:     d.FailoverBufferSize,
 		ShutdownGrace:          10 * time.Second,
 		LogLevel:               "info",
 	}
@@ -91,6 +95,8 @@ func FrontendFlags(fs *pflag.FlagSet, d Frontend) {
 	fs.Int("upstream-conns", d.UpstreamConns, "pipelined connections per shard node, shared by all clients")
 	fs.Duration("dial-timeout", d.DialTimeout, "timeout for connecting to a shard node")
 	fs.Duration("upstream-timeout", d.UpstreamTimeout, "fail requests a shard node has not answered within this")
+	fs.Duration("failover-buffer", d.FailoverBuffer, "hold requests for a shard without a reachable master this long, waiting for a new master (0 = fail at once)")
+	fs.Int("failover-buffer-size", d.FailoverBufferSize, "most requests held at once by the failover buffer; beyond, requests fail at once")
 	fs.Duration("shutdown-grace", d.ShutdownGrace, "on SIGTERM, how long in-flight requests may take before clients are closed")
 	fs.Bool("pprof", d.Pprof, "serve /debug/pprof/ on the admin address")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
@@ -145,6 +151,8 @@ func (c Frontend) ServerConfig() (frontend.Config, error) {
 	cfg.UpstreamConns = c.UpstreamConns
 	cfg.DialTimeout = c.DialTimeout
 	cfg.UpstreamTimeout = c.UpstreamTimeout
+	cfg.FailoverBuffer = c.FailoverBuffer
+	cfg.FailoverBufferSize = c.FailoverBufferSize
 	cfg.EnablePprof = c.Pprof
 	if c.ShutdownGrace <= 0 {
 		return cfg, fmt.Errorf("shutdown-grace: must be positive (got %v)", c.ShutdownGrace)

@@ -59,3 +59,43 @@ func TestFrontendValidation(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
+
+// failover-buffer: flag, YAML key and environment variable reach the
+// typed Config; a negative value is refused by Validate, 0 turns it off.
+func TestFrontendFailoverBuffer(t *testing.T) {
+	if d := DefaultFrontend(); d.FailoverBuffer != 2*time.Second || d.FailoverBufferSize != 10000 {
+		t.Fatalf("defaults: %v %d", d.FailoverBuffer, d.FailoverBufferSize)
+	}
+	load := func(args []string, yaml string) (frontend.Config, error) {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(file, []byte("frontend:\n  gossip: 127.0.0.1:1\n"+yaml), 0o644)
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		FrontendFlags(fs, DefaultFrontend())
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		c := DefaultFrontend()
+		if err := Load("frontend", &c, fs, file); err != nil {
+			t.Fatal(err)
+		}
+		return c.ServerConfig()
+	}
+	cfg, err := load(nil, "  failover-buffer: 750ms\n  failover-buffer-size: 5\n")
+	if err != nil || cfg.FailoverBuffer != 750*time.Millisecond || cfg.FailoverBufferSize != 5 {
+		t.Errorf("from the file: %v %d %v", cfg.FailoverBuffer, cfg.FailoverBufferSize, err)
+	}
+	t.Setenv("SHOAL_FRONTEND_FAILOVER_BUFFER", "3s")
+	if cfg, err = load(nil, "  failover-buffer: 750ms\n"); err != nil || cfg.FailoverBuffer != 3*time.Second {
+		t.Errorf("from the environment: %v %v", cfg.FailoverBuffer, err)
+	}
+	if cfg, err = load([]string{"--failover-buffer", "0"}, ""); err != nil || cfg.FailoverBuffer != 0 {
+		t.Errorf("--failover-buffer 0: %v %v", cfg.FailoverBuffer, err)
+	}
+	if _, err = load([]string{"--failover-buffer", "-1s"}, ""); !errors.Is(err, frontend.ErrInvalidConfig) || !strings.Contains(err.Error(), "FailoverBuffer") {
+		t.Errorf("negative failover-buffer: %v", err)
+	}
+	if _, err = load([]string{"--failover-buffer-size", "0"}, ""); !errors.Is(err, frontend.ErrInvalidConfig) || !strings.Contains(err.Error(), "FailoverBufferSize") {
+		t.Errorf("failover-buffer-size 0: %v", err)
+	}
+}

@@ -67,8 +67,9 @@ type ShardStatus struct {
 	Name       string          `json:"name"`
 	Master     string          `json:"master,omitempty"` // RESP address; empty when none
 	MasterNode string          `json:"master_node,omitempty"`
-	Epoch      uint64          `json:"epoch"`
+	Epoch      uint64          `json:"epoch"` // the master's epoch (the highest an alive master announces)
 	Routable   bool            `json:"routable"`
+	Held       int             `json:"held"` // requests the failover buffer holds for the shard now
 	Replicas   []ReplicaStatus `json:"replicas"`
 }
 
@@ -105,7 +106,8 @@ func (s *Server) ClusterStatus() ClusterStatus {
 	}
 	for _, sh := range v.order {
 		ss := ShardStatus{Name: sh.name, Master: addrOf(sh.master), MasterNode: sh.masterName, Epoch: sh.epoch,
-			Routable: v.ring != nil && (!s.cfg.EjectFailedShards || sh.master != nil), Replicas: []ReplicaStatus{}}
+			Routable: v.ring != nil && (!s.cfg.EjectFailedShards || sh.master != nil), Held: s.fobuf.held(sh.name),
+			Replicas: []ReplicaStatus{}}
 		for _, r := range sh.replicas {
 			usable := !r.n.down() && (s.cfg.MaxReplicaLag == 0 || r.n.lagOK.Load())
 			ss.Replicas = append(ss.Replicas, ReplicaStatus{Addr: r.n.addr, Node: r.name, Cached: r.cached,

@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/shoal-kv/shoal/proto"
 )
@@ -37,29 +38,35 @@ func (c *clientConn) blocking(spec *proto.CommandSpec, args [][]byte) {
 // runBlocking ends the batch, then sends args to sh's master on the
 // client's dedicated connection and records the reply.
 func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args [][]byte) {
-	n := sh.master
-	if n == nil {
+	if sh.master == nil && c.s.fobuf == nil {
 		c.localErr(spec, clusterDownMsg(sh.name))
 		return
 	}
 	req := proto.AppendCommand(nil, args...) // args alias the read buffer
 	c.barrier()
-	d := c.blockConns[n]
-	if d != nil && d.aborted() != nil {
-		d.release()
-		delete(c.blockConns, n)
-		d = nil
-	}
-	if d == nil {
-		var err error
-		if d, err = n.newDedicated(sh.name); err != nil {
-			c.localErr(spec, clusterDownMsg(sh.name))
-			return
+	n, d := c.dedicatedMaster(sh, func(n *node) (*dedicatedConn, error) {
+		d := c.blockConns[n]
+		if d != nil && d.aborted() != nil {
+			d.release()
+			delete(c.blockConns, n)
+			d = nil
+		}
+		if d != nil {
+			return d, nil
+		}
+		d, err := n.newDedicated(sh.name)
+		if err != nil {
+			return nil, err
 		}
 		if c.blockConns == nil {
 			c.blockConns = make(map[*node]*dedicatedConn)
 		}
 		c.blockConns[n] = d
+		return d, nil
+	})
+	if d == nil {
+		c.localErr(spec, clusterDownMsg(sh.name))
+		return
 	}
 	lo := len(c.local)
 	out, err := c.runOn(d, c.local, req, 1)
@@ -105,4 +112,70 @@ func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 		return
 	}
 	c.runBlocking(spec, sh, args)
+}
+
+// dedicatedMaster returns sh's master and the dedicated connection get
+// finds or dials for it. With the failover buffer on, a shard without a
+// master, or whose master cannot be dialed, is waited for (awaitMaster) up
+// to FailoverBuffer: on the client's goroutine, where commands on
+// dedicated connections run anyway. d is nil when no master came.
+func (c *clientConn) dedicatedMaster(sh *shardView, get func(*node) (*dedicatedConn, error)) (n *node, d *dedicatedConn) {
+	var start, deadline time.Time
+	name := sh.name
+	for {
+		if n = sh.master; n != nil {
+			if d, err := get(n); err == nil {
+				if !start.IsZero() {
+					c.s.fobuf.endWait(name, start, "sent")
+				}
+				return n, d
+			}
+		}
+		if c.s.fobuf == nil {
+			return nil, nil
+		}
+		if start.IsZero() {
+			start = time.Now()
+			deadline = start.Add(c.s.cfg.FailoverBuffer)
+			c.s.fobuf.beginWait(name)
+		}
+		var ok bool
+		if sh, ok = c.awaitMaster(name, deadline); !ok {
+			c.s.fobuf.endWait(name, start, "timeout")
+			return nil, nil
+		}
+	}
+}
+
+// awaitMaster waits until shard name has a master that is not in its dial
+// backoff, and returns the shard then; ok is false when deadline passed,
+// the shard left the view or the client was closed first.
+func (c *clientConn) awaitMaster(name string, deadline time.Time) (sh *shardView, ok bool) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		v := c.s.router.view()
+		sh = v.shards[name]
+		now := time.Now()
+		if sh == nil || !now.Before(deadline) {
+			return sh, false
+		}
+		wake := deadline
+		if sh.master != nil {
+			until := time.Unix(0, sh.master.downUntil.Load())
+			if !until.After(now) {
+				return sh, true
+			}
+			if until.Before(wake) {
+				wake = until
+			}
+		}
+		timer.Reset(wake.Sub(now))
+		select {
+		case <-v.changed:
+		case <-timer.C:
+		case <-c.done:
+			return sh, false
+		}
+	}
 }

@@ -107,6 +107,20 @@ type Config struct {
 	// forwarded before their replies are written back (default 1024).
 	MaxBatch int
 
+	// FailoverBuffer is how long a request for a shard without a reachable
+	// master is held, waiting for the router to show a (new) master, before
+	// it fails with -CLUSTERDOWN, as Vitess buffers primary switches. It
+	// covers a shard with no master in gossip (failed, left, unknown) and a
+	// master that cannot be dialed or whose connection broke before the
+	// request was written. A held request delays the later replies of its
+	// client (pipeline order is kept); other clients and shards go on.
+	// 0 fails such requests at once. Default 2 s.
+	FailoverBuffer time.Duration
+	// FailoverBufferSize bounds how many requests are held at once, over
+	// all shards; a request beyond it fails at once with -CLUSTERDOWN
+	// saying the buffer is full. Default 10000.
+	FailoverBufferSize int
+
 	// Registerer receives the frontend's Prometheus metrics; nil makes a
 	// private registry that AdminHandler serves.
 	Registerer prometheus.Registerer
@@ -134,6 +148,8 @@ func DefaultConfig() Config {
 		DialTimeout:        time.Second,
 		UpstreamTimeout:    10 * time.Second,
 		MaxBatch:           1024,
+		FailoverBuffer:     2 * time.Second,
+		FailoverBufferSize: 10000,
 	}
 }
 
@@ -183,6 +199,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBatch <= 0 {
 		return bad("MaxBatch", "must be positive (got %d)", c.MaxBatch)
+	}
+	if c.FailoverBuffer < 0 {
+		return bad("FailoverBuffer", "%v is negative (0 turns the buffer off)", c.FailoverBuffer)
+	}
+	if c.FailoverBuffer > 0 && c.FailoverBufferSize <= 0 {
+		return bad("FailoverBufferSize", "must be positive with a FailoverBuffer (got %d)", c.FailoverBufferSize)
 	}
 	if c.Registerer != nil && c.Gatherer == nil {
 		return bad("Gatherer", "required with Registerer (what /metrics serves)")

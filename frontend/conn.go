@@ -36,6 +36,7 @@ type clientConn struct {
 	toSend   []*pending // pendings routed but not yet enqueued
 	group    []*pending // scratch for enqueueAll
 	touched  []*upConn
+	held     []string // scratch for enqueueAll: shards with a request held in this round
 	reqBytes int
 	out      []byte
 	start    time.Time
@@ -188,7 +189,8 @@ func (c *clientConn) newPending() *pending {
 
 // send routes p (whose req is encoded) to node n of shard sh and queues it
 // for the end of the batch. A node that cannot be reached makes p fail at
-// once (it is still counted, then completed).
+// once or wait in the failover buffer (it is still counted, then
+// completed); so does a nil n (the shard has no master).
 func (c *clientConn) send(p *pending, sh *shardView, n *node) {
 	p.shard = sh.name
 	p.n = n
@@ -207,7 +209,12 @@ func (c *clientConn) reroute(p *pending) {
 	v := c.s.router.view()
 	sh := v.shards[p.shard]
 	if sh == nil || sh.master == nil {
-		p.failNow(clusterDownMsg(p.shard))
+		if sh == nil || c.s.fobuf == nil {
+			p.failNow(clusterDownMsg(p.shard))
+			return
+		}
+		p.n = nil // enqueueAll holds it until the shard has a master
+		c.toSend = append(c.toSend, p)
 		return
 	}
 	n := sh.master
@@ -221,11 +228,20 @@ func (c *clientConn) reroute(p *pending) {
 }
 
 // enqueueAll puts ps on their connections, grouped by connection, in
-// order, and flushes each connection once.
+// order, and flushes each connection once. A pending without a node goes
+// to the failover buffer, and so does every later one of its shard: they
+// must not overtake it.
 func (c *clientConn) enqueueAll(ps []*pending) {
 	c.touched = c.touched[:0]
+	c.held = c.held[:0]
 	failed := false
 	for _, p := range ps {
+		if p.n == nil || c.isHeld(p.shard) {
+			p.up = nil
+			failed = true
+			c.hold(p)
+			continue
+		}
 		u, err := p.n.conn(c.slot)
 		if err != nil {
 			p.up = nil
@@ -273,6 +289,10 @@ func (c *clientConn) retryEnqueue(ps []*pending, dead *upConn) {
 		if p.up != dead {
 			continue
 		}
+		if c.isHeld(p.shard) {
+			c.hold(p)
+			continue
+		}
 		u, err := p.n.conn(c.slot)
 		if err == nil && u.enqueueOne(p) {
 			p.up = u
@@ -298,7 +318,26 @@ func (c *clientConn) connFailed(p *pending, err error) {
 		p.failNow("CLUSTERDOWN shard " + p.shard + " replica " + p.n.addr + " is unreachable")
 		return
 	}
-	p.failNow(clusterDownMsg(p.shard))
+	c.hold(p)
+}
+
+// hold hands p, not sent, to the failover buffer (which fails it at once
+// when off) and remembers its shard for the rest of this enqueueAll.
+func (c *clientConn) hold(p *pending) {
+	if c.s.fobuf != nil && !c.isHeld(p.shard) {
+		c.held = append(c.held, p.shard)
+	}
+	c.s.fobuf.hold(p)
+}
+
+// isHeld reports whether a request of shard was held in this enqueueAll.
+func (c *clientConn) isHeld(shard string) bool {
+	for _, s := range c.held {
+		if s == shard {
+			return true
+		}
+	}
+	return false
 }
 
 func clusterDownMsg(shard string) string {

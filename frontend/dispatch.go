@@ -268,7 +268,7 @@ func (c *clientConn) forwardFirst(spec *proto.CommandSpec, args [][]byte) {
 // forwardShard queues args, unchanged, for shard sh.
 func (c *clientConn) forwardShard(spec *proto.CommandSpec, args [][]byte, v *view, sh *shardView, readonly bool) {
 	n, flags, msg := c.target(sh, readonly)
-	if n == nil {
+	if msg != "" {
 		c.localErr(spec, msg)
 		return
 	}
@@ -283,7 +283,8 @@ func (c *clientConn) forwardShard(spec *proto.CommandSpec, args [][]byte, v *vie
 }
 
 // target picks the node of sh for a command under the read policy. On
-// failure n is nil and msg is the error reply.
+// failure msg is the error reply. A nil n with no msg means the shard has
+// no master and the failover buffer is on: send holds the request.
 func (c *clientConn) target(sh *shardView, readonly bool) (n *node, flags uint8, msg string) {
 	if readonly {
 		flags = pfReadOnly
@@ -301,6 +302,9 @@ func (c *clientConn) target(sh *shardView, readonly bool) (n *node, flags uint8,
 		}
 	}
 	if sh.master == nil {
+		if c.s.fobuf != nil {
+			return nil, flags, ""
+		}
 		return nil, 0, clusterDownMsg(sh.name)
 	}
 	return sh.master, flags, ""
@@ -392,7 +396,7 @@ func (c *clientConn) forwardSplit(spec *proto.CommandSpec, info *handling, args 
 			}
 		}
 		n, flags, msg := c.target(s, readonly)
-		if n == nil {
+		if msg != "" {
 			p.state = stateError
 			p.reply = proto.AppendError(p.reply, msg)
 		} else {
@@ -428,7 +432,7 @@ func (c *clientConn) fanOut(spec *proto.CommandSpec, kind entryKind, args [][]by
 			p.req = append(p.req, first.req...)
 		}
 		n, flags, msg := c.target(sh, readonly)
-		if n == nil {
+		if msg != "" {
 			p.state = stateError
 			p.reply = proto.AppendError(p.reply, msg)
 		} else {
@@ -468,7 +472,7 @@ func (c *clientConn) scan(spec *proto.CommandSpec, args [][]byte) {
 	}
 	sh := v.order[idx]
 	n, flags, msg := c.target(sh, true)
-	if n == nil {
+	if msg != "" {
 		c.localErr(spec, msg)
 		return
 	}

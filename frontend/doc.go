@@ -97,8 +97,9 @@
 //
 // AdminHandler serves /metrics (Prometheus: commands and latency by
 // command, error replies by code, connections, upstream latency by node,
-// upstream writes and requests, readiness), /healthz, /readyz and /cluster
-// (the view as JSON), and /debug/pprof/ with EnablePprof.
+// upstream writes and requests, readiness, the failover buffer), /healthz,
+// /readyz and /cluster (the view as JSON: each shard's master, epoch,
+// replicas and held requests), and /debug/pprof/ with EnablePprof.
 //
 // # Read policy
 //
@@ -115,13 +116,24 @@
 //
 // # Failures
 //
-// A connection lost with requests in flight fails them with an error that
-// says the command may have run; read-only ones are sent once more first.
-// A node that refuses connections answers -CLUSTERDOWN, with a dial
-// backoff of 50 ms doubling to 1 s. A request unanswered for
-// UpstreamTimeout closes its connection. When gossip reports a new master
-// (a failover, REPLICAOF), new requests go there as soon as the event
-// arrives.
+// A connection lost with requests written to it fails them with an error
+// that says the command may have run; read-only ones are sent once more
+// first. Dials to a node that refuses connections back off from 50 ms,
+// doubling to 1 s. A request unanswered for UpstreamTimeout closes its
+// connection. When gossip reports a new master (a failover, REPLICAOF),
+// new requests go there as soon as the event arrives.
+//
+// The failover buffer (FailoverBuffer, default 2 s) covers the switch: a
+// request whose shard has no master in the view, whose master cannot be
+// dialed, or whose connection broke before it was written is held until
+// the view shows a master (the highest epoch) and then sent there; after
+// FailoverBuffer it answers -CLUSTERDOWN shard <name> has no reachable
+// master, which is the immediate answer with FailoverBuffer 0. Held
+// requests wait in a per-shard queue (no goroutine each; see
+// failoverBuffer); a held request delays the later replies of its client
+// only. At most FailoverBufferSize are held; beyond, requests fail at
+// once. Commands on dedicated connections (blocking commands, WAIT,
+// WATCH) wait on their client's goroutine.
 //
 // # Lifecycle
 //

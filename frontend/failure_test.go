@@ -139,15 +139,16 @@ func TestLostConnectionRetriesReadsOnly(t *testing.T) {
 	}
 }
 
-// TestUnreachableMaster: a master gossip still lists but that refuses
-// connections answers CLUSTERDOWN (fast, with a dial backoff).
+// TestUnreachableMaster: with the failover buffer off, a master gossip
+// still lists but that refuses connections answers CLUSTERDOWN (fast, with
+// a dial backoff).
 func TestUnreachableMaster(t *testing.T) {
 	ln := testutil.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
 	mc := &memCluster{t: t, net: newNet(), masters: map[string]string{"s0": addr}, names: []string{"s0"}}
 	mc.net.Join("s0-m", shardTags("s0", gossip.ReplMaster, addr, 1))
-	_, faddr := mc.frontend()
+	_, faddr := mc.frontend(func(c *Config) { c.FailoverBuffer = 0 })
 	c := testutil.DialRaw(t, faddr)
 	for i := 0; i < 3; i++ {
 		if got := do(c, "GET", "k"); got != "-"+clusterDownMsg("s0")+"\r\n" {

@@ -25,6 +25,12 @@ type metrics struct {
 	shards           prometheus.Gauge
 	shardsMaster     prometheus.Gauge
 
+	failoverHeld      prometheus.Gauge         // requests in the failover buffer now
+	failoverHeldTotal prometheus.Counter       // requests ever held
+	failoverTimeouts  prometheus.Counter       // held requests that failed when their time was up
+	failoverFull      prometheus.Counter       // requests refused because the buffer was full
+	failoverHold      *prometheus.HistogramVec // time held, by outcome: sent, timeout
+
 	byCmd   map[*proto.CommandSpec]*cmdMetrics // read-only after newMetrics
 	unknown *cmdMetrics
 
@@ -99,11 +105,33 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "shoal", Subsystem: "frontend", Name: "shards_with_master",
 			Help: "Shards that have a reachable master.",
 		}),
+		failoverHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "shoal", Subsystem: "frontend", Name: "failover_buffer_requests",
+			Help: "Requests held now by the failover buffer (their shard has no reachable master).",
+		}),
+		failoverHeldTotal: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "shoal", Subsystem: "frontend", Name: "failover_buffered_total",
+			Help: "Requests held by the failover buffer.",
+		}),
+		failoverTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "shoal", Subsystem: "frontend", Name: "failover_buffer_timeouts_total",
+			Help: "Held requests that failed with CLUSTERDOWN because no master appeared within failover-buffer.",
+		}),
+		failoverFull: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "shoal", Subsystem: "frontend", Name: "failover_buffer_full_total",
+			Help: "Requests that failed at once because the failover buffer held failover-buffer-size requests.",
+		}),
+		failoverHold: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "shoal", Subsystem: "frontend", Name: "failover_hold_duration_seconds",
+			Help:    "Time requests spent in the failover buffer, by outcome: sent (to a new master) or timeout.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 1.5, 2, 3, 5, 10},
+		}, []string{"outcome"}),
 		byCmd:  make(map[*proto.CommandSpec]*cmdMetrics),
 		errByC: make(map[string]prometheus.Counter),
 	}
 	for _, c := range []prometheus.Collector{m.commands, m.latency, m.errors, m.connections, m.connectionsTot,
-		m.rejected, m.upstreamLatency, m.upstreamErrors, m.upstreamWrites, m.upstreamRequests, m.ready, m.shards, m.shardsMaster} {
+		m.rejected, m.upstreamLatency, m.upstreamErrors, m.upstreamWrites, m.upstreamRequests, m.ready, m.shards, m.shardsMaster,
+		m.failoverHeld, m.failoverHeldTotal, m.failoverTimeouts, m.failoverFull, m.failoverHold} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

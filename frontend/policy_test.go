@@ -259,6 +259,7 @@ func TestAdminHTTP(t *testing.T) {
 		`shoal_frontend_upstream_duration_seconds_bucket{node="`,
 		`shoal_frontend_ready 1`,
 		`shoal_frontend_shards_with_master 2`,
+		`shoal_frontend_failover_buffer_requests 0`,
 	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -269,8 +270,11 @@ func TestAdminHTTP(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &st); err != nil || code != 200 {
 		t.Fatalf("/cluster: %d %v %s", code, err, body)
 	}
-	if !st.Ready || len(st.Shards) != 2 || st.Shards[0].Master != mc.masters["s0"] || len(st.Members) != 3 {
+	if !st.Ready || len(st.Shards) != 2 || st.Shards[0].Master != mc.masters["s0"] || st.Shards[0].Epoch != 1 || len(st.Members) != 3 {
 		t.Errorf("/cluster: %+v", st)
+	}
+	if !strings.Contains(body, `"epoch": 1`) || !strings.Contains(body, `"held": 0`) {
+		t.Errorf("/cluster lacks each shard's epoch and held requests: %s", body)
 	}
 	// SHOAL SHARDS / MEMBERS agree.
 	if got := do(c, "SHOAL", "SHARDS"); !strings.Contains(got, mc.masters["s1"]) || !strings.HasPrefix(got, "*2\r\n*4\r\n$2\r\ns0\r\n") {

@@ -30,6 +30,7 @@ type view struct {
 	members    []gossip.Member // the gossip view, sorted by name
 	withMaster int             // shards that have a master
 	seq        uint64          // build number
+	changed    chan struct{}   // closed when a newer view replaces this one
 }
 
 // shardView is one shard in a view.
@@ -78,7 +79,7 @@ type router struct {
 
 func newRouter(s *Server) *router {
 	r := &router{s: s, members: make(map[string]gossip.Member), nodes: make(map[string]*node)}
-	r.cur.Store(&view{shards: map[string]*shardView{}})
+	r.cur.Store(&view{shards: map[string]*shardView{}, changed: make(chan struct{})})
 	return r
 }
 
@@ -132,6 +133,7 @@ func (r *router) apply(snapshot []gossip.Member, events []gossip.Event) {
 	old := r.cur.Load()
 	v, stale := r.build()
 	r.cur.Store(v)
+	close(old.changed)
 	hooks := r.onChange
 	r.mu.Unlock()
 	for _, n := range stale {
@@ -148,7 +150,7 @@ func (r *router) apply(snapshot []gossip.Member, events []gossip.Event) {
 func (r *router) build() (*view, []*node) {
 	cfg := &r.s.cfg
 	r.seq++
-	v := &view{shards: make(map[string]*shardView), seq: r.seq}
+	v := &view{shards: make(map[string]*shardView), seq: r.seq, changed: make(chan struct{})}
 	names := make([]string, 0, len(r.members))
 	for name := range r.members {
 		names = append(names, name)

@@ -212,12 +212,13 @@ func TestRouteAgreesWithHashring(t *testing.T) {
 	}
 }
 
-// TestShardWithoutMaster: a shard whose master fails answers CLUSTERDOWN
-// for its keys while the others keep serving; when a new master appears
-// (another node, a higher epoch), requests go there without a restart.
+// TestShardWithoutMaster: with the failover buffer off, a shard whose
+// master fails answers CLUSTERDOWN for its keys at once while the others
+// keep serving; when a new master appears (another node, a higher epoch),
+// requests go there without a restart.
 func TestShardWithoutMaster(t *testing.T) {
 	mc := newMemCluster(t, 3)
-	_, faddr := mc.frontend()
+	_, faddr := mc.frontend(func(c *Config) { c.FailoverBuffer = 0 })
 	ring, _ := hashring.NewFromNames(hashring.DefaultConfig(), mc.names)
 	c := testutil.DialRaw(t, faddr)
 	keyOf := map[string]string{}
@@ -235,6 +236,15 @@ func TestShardWithoutMaster(t *testing.T) {
 		got := do(c, "GET", keyOf["s1"])
 		return got == "-"+clusterDownMsg("s1")+"\r\n", got
 	})
+	start := time.Now()
+	if got := do(c, "SET", keyOf["s1"], "x"); got != "-"+clusterDownMsg("s1")+"\r\n" {
+		t.Errorf("SET on a shard without a master: %q", got)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("CLUSTERDOWN took %v with the failover buffer off", d)
+	} else {
+		t.Logf("CLUSTERDOWN after %v with the failover buffer off", d)
+	}
 	for s, k := range keyOf {
 		if s == "s1" {
 			continue

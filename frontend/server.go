@@ -32,6 +32,7 @@ type Server struct {
 	router     *router
 	hub        *hub
 	lag        *lagProber
+	fobuf      *failoverBuffer // nil: FailoverBuffer is 0
 
 	ready     atomic.Bool // expect-shards reached (latched) and not draining
 	everReady atomic.Bool
@@ -135,6 +136,11 @@ func New(cfg Config) (*Server, error) {
 		s.lag = newLagProber(s, probe)
 		s.bg.Add(1)
 		go s.lag.run()
+	}
+	if cfg.FailoverBuffer > 0 {
+		s.fobuf = newFailoverBuffer(s)
+		s.bg.Add(1)
+		go s.fobuf.run()
 	}
 	s.bg.Add(1)
 	go s.watchdog()
@@ -292,12 +298,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				c.close()
 			}
 			s.router.close() // fails requests still in flight
+			s.fobuf.close()  // and those held (after the router: unsent ones land there)
 			s.hub.close()
 			<-done
 		}
 		close(s.quit)
 		s.hub.close()
 		s.router.close()
+		s.fobuf.close()
 		if s.agent != nil {
 			lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if e := s.agent.Shutdown(lctx); e != nil {

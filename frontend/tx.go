@@ -136,7 +136,9 @@ func cmdExec(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 	} else if len(v.order) > 0 {
 		sh = v.order[0]
 	}
-	if sh == nil || sh.master == nil {
+	// Without a master the transaction is held like any request (failover
+	// buffer), unless it runs on a WATCH connection: that master is gone.
+	if sh == nil || (sh.master == nil && (t.pin != nil || c.s.fobuf == nil)) {
 		t.reset()
 		t.releasePin()
 		if sh == nil {
@@ -192,7 +194,9 @@ func cmdWatch(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 		c.localErr(spec, crossSlot)
 		return
 	}
-	if sh == nil || sh.master == nil {
+	// Without a master, a first WATCH waits for one (failover buffer);
+	// a later one cannot: the watches died with the old master.
+	if sh == nil || (sh.master == nil && (c.tx.pin != nil || c.s.fobuf == nil)) {
 		if sh == nil {
 			c.localErr(spec, "CLUSTERDOWN no shard is known")
 		} else {
@@ -209,8 +213,8 @@ func cmdWatch(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 		return
 	}
 	if c.tx.pin == nil {
-		d, err := sh.master.newDedicated(sh.name)
-		if err != nil {
+		_, d := c.dedicatedMaster(sh, func(n *node) (*dedicatedConn, error) { return n.newDedicated(sh.name) })
+		if d == nil {
 			c.localErr(spec, clusterDownMsg(sh.name))
 			return
 		}

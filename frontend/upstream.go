@@ -251,6 +251,10 @@ type upConn struct {
 	spare  []byte     // the other write buffer
 	queue  []*pending // requests whose replies the reader has not taken yet
 	failed bool       // fail ran: queue is drained, enqueue refuses
+	// taken counts the requests whose bytes the writer has taken from
+	// wbuf (written, or maybe written when the write failed); a request
+	// whose seq is not below it was never sent.
+	taken int64
 
 	wakeW  chan struct{} // wakes writeLoop
 	closed chan struct{} // closed by fail
@@ -277,7 +281,9 @@ func (u *upConn) enqueue(ps []*pending) bool {
 	if u.sent.Load() == u.recv.Load() {
 		u.progress.Store(time.Now().UnixNano())
 	}
-	for _, p := range ps {
+	seq := u.sent.Load()
+	for i, p := range ps {
+		p.seq = seq + int64(i)
 		u.wbuf = append(u.wbuf, p.req...)
 		u.queue = append(u.queue, p)
 	}
@@ -297,6 +303,7 @@ func (u *upConn) enqueueOne(p *pending) bool {
 	if u.sent.Load() == u.recv.Load() {
 		u.progress.Store(time.Now().UnixNano())
 	}
+	p.seq = u.sent.Load()
 	u.wbuf = append(u.wbuf, p.req...)
 	u.queue = append(u.queue, p)
 	u.sent.Add(1)
@@ -331,6 +338,7 @@ func (u *upConn) writeLoop() {
 		for len(u.wbuf) > 0 && !u.failed {
 			buf := u.wbuf
 			u.wbuf = u.spare[:0]
+			u.taken = u.sent.Load()
 			u.mu.Unlock()
 			_, err := u.nc.Write(buf)
 			u.n.s.metrics.upstreamWrites.Inc()
@@ -398,7 +406,9 @@ func (u *upConn) readLoop() {
 // fail closes the connection and fails every request still queued.
 func (u *upConn) fail(err error) { u.failWith(err, nil) }
 
-// failWith is fail with the reader's own undelivered requests.
+// failWith is fail with the reader's own undelivered requests. Requests
+// never written go to the failover buffer (they may be sent elsewhere);
+// the others are lost.
 func (u *upConn) failWith(err error, local []*pending) {
 	u.mu.Lock()
 	already := u.failed
@@ -406,6 +416,7 @@ func (u *upConn) failWith(err error, local []*pending) {
 	queue := u.queue
 	u.queue = nil
 	u.wbuf = nil
+	taken := u.taken
 	if !already {
 		close(u.closed)
 	}
@@ -417,15 +428,19 @@ func (u *upConn) failWith(err error, local []*pending) {
 		u.n.s.log.Debug("upstream connection closed", "addr", u.n.addr, "err", err)
 	}
 	timeout := err == errUpstreamTimeout
-	for _, p := range local {
-		if p != nil {
+	buf := u.n.s.fobuf
+	for _, ps := range [2][]*pending{local, queue} {
+		for _, p := range ps {
+			if p == nil {
+				continue
+			}
 			u.recv.Add(1)
+			if buf != nil && p.seq >= taken && p.flags&pfReplica == 0 {
+				buf.hold(p)
+				continue
+			}
 			p.lost(timeout)
 		}
-	}
-	for _, p := range queue {
-		u.recv.Add(1)
-		p.lost(timeout)
 	}
 }
 
@@ -444,6 +459,8 @@ type pending struct {
 	flags  uint8
 	state  uint8
 	start  time.Time
+	seq    int64 // position in its upConn's stream (see upConn.taken)
+	heldAt int64 // unix ns when first held by the failover buffer; 0 never
 }
 
 // pending flags.
@@ -468,6 +485,7 @@ func (p *pending) reset() {
 	p.state = stateOK
 	p.n, p.up = nil, nil
 	p.shard = ""
+	p.heldAt = 0
 	if cap(p.req) > 16<<10 {
 		p.req = nil
 	}

@@ -68,7 +68,8 @@ func runFrontend(c configs.Frontend) error {
 		go admin.Serve(aln)
 	}
 	log.Info("frontend serving", "addr", ln.Addr().String(), "gossip", c.Gossip, "join", c.Join,
-		"admin", c.Admin, "read_policy", c.ReadPolicy, "expect_shards", c.ExpectShards)
+		"admin", c.Admin, "read_policy", c.ReadPolicy, "expect_shards", c.ExpectShards,
+		"failover_buffer", c.FailoverBuffer)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	sig := make(chan os.Signal, 1)
