@@ -157,8 +157,36 @@ func (c *clientConn) cleanup() {
 		d.release()
 	}
 	c.tx.releasePin()
+	if c.draining.Load() {
+		c.lingerClose()
+	}
 	c.close()
 	c.s.removeConn(c)
+}
+
+// drainLinger bounds how long a drained connection waits for the client
+// to close its side.
+const drainLinger = 500 * time.Millisecond
+
+// lingerClose ends a drained connection without a reset. Closing a socket
+// that has unread input (a request that arrived after the drain began)
+// makes the kernel answer with RST, and the client may then lose replies
+// still in its receive buffer. So the write side is shut first (the client
+// reads every reply, then EOF), and what the client sends meanwhile is
+// read and dropped until it closes or drainLinger ends. Only serve's
+// goroutine calls it, after its last read.
+func (c *clientConn) lingerClose() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(drainLinger))
+	var buf [4096]byte
+	for {
+		if _, err := c.nc.Read(buf[:]); err != nil {
+			return
+		}
+	}
 }
 
 // ---- batch building ----

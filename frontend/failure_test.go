@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -304,5 +305,46 @@ func TestShardPassword(t *testing.T) {
 	do(sub, "SUBSCRIBE", "ch")
 	if got := do(c, "PUBLISH", "ch", "m"); got != ":1\r\n" {
 		t.Errorf("PUBLISH to a subscribed link: %q", got)
+	}
+}
+
+// TestDrainEndsWithEOFNotReset: a request that arrives while a connection
+// drains is never read; the connection must still end with the replies
+// already written and then EOF. Closing a socket with unread input makes
+// the kernel send RST, which would discard the reply still waiting in the
+// client's receive buffer (the client reads only after the frontend has
+// finished shutting down, so the reset would always win).
+func TestDrainEndsWithEOFNotReset(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	f := startFakeShard(t, func(_ int32, args [][]byte) string {
+		if strings.EqualFold(string(args[0]), "get") {
+			arrived <- struct{}{}
+			<-release
+			return "$4\r\nslow\r\n"
+		}
+		return "+OK\r\n"
+	})
+	mc := fakeCluster(t, f)
+	srv, faddr := mc.frontend()
+	busy := testutil.DialRaw(t, faddr)
+	busy.Send("GET", "k")
+	<-arrived
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) { return !srv.Ready(), "still ready" })
+	busy.Send("SET", "late", "1") // arrives during the drain: never read
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if got, err := busy.Read(); err != nil || string(got) != bulk("slow") {
+		t.Fatalf("in-flight GET after the drain: %q %v", got, err)
+	}
+	if got, err := busy.ReadTimeout(2 * time.Second); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the last reply: %q %v, want EOF", got, err)
 	}
 }
