@@ -40,6 +40,7 @@ type Frontend struct {
 	UpstreamTimeout        time.Duration `mapstructure:"upstream-timeout"`
 	FailoverBuffer         time.Duration `mapstructure:"failover-buffer"`
 	FailoverBufferSize     int           `mapstructure:"failover-buffer-size"`
+	ClusterMapInterval     time.Duration `mapstructure:"cluster-map-interval"`
 	ShutdownGrace          time.Duration `mapstructure:"shutdown-grace"`
 	Pprof                  bool          `mapstructure:"pprof"`
 	LogLevel               string        `mapstructure:"log-level"`
@@ -65,6 +66,7 @@ func DefaultFrontend() Frontend {
 		UpstreamTimeout:        d.UpstreamTimeout,
 		FailoverBuffer:         d.FailoverBuffer,
 		FailoverBufferSize:     d.FailoverBufferSize,
+		ClusterMapInterval:     d.MapInterval,
 		ShutdownGrace:          10 * time.Second,
 		LogLevel:               "info",
 	}
@@ -97,6 +99,7 @@ func FrontendFlags(fs *pflag.FlagSet, d Frontend) {
 	fs.Duration("upstream-timeout", d.UpstreamTimeout, "fail requests a shard node has not answered within this")
 	fs.Duration("failover-buffer", d.FailoverBuffer, "hold requests for a shard without a reachable master this long, waiting for a new master (0 = fail at once)")
 	fs.Int("failover-buffer-size", d.FailoverBufferSize, "most requests held at once by the failover buffer; beyond, requests fail at once")
+	fs.Duration("cluster-map-interval", d.ClusterMapInterval, "read the control plane's cluster map (SHOAL MAP) this often and after view changes, to route by it where gossip lags (0 = never)")
 	fs.Duration("shutdown-grace", d.ShutdownGrace, "on SIGTERM, how long in-flight requests may take before clients are closed")
 	fs.Bool("pprof", d.Pprof, "serve /debug/pprof/ on the admin address")
 	fs.String("log-level", d.LogLevel, "debug, info, warn or error")
@@ -153,6 +156,7 @@ func (c Frontend) ServerConfig() (frontend.Config, error) {
 	cfg.UpstreamTimeout = c.UpstreamTimeout
 	cfg.FailoverBuffer = c.FailoverBuffer
 	cfg.FailoverBufferSize = c.FailoverBufferSize
+	cfg.MapInterval = c.ClusterMapInterval
 	cfg.EnablePprof = c.Pprof
 	if c.ShutdownGrace <= 0 {
 		return cfg, fmt.Errorf("shutdown-grace: must be positive (got %v)", c.ShutdownGrace)

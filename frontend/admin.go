@@ -67,7 +67,8 @@ type ShardStatus struct {
 	Name       string          `json:"name"`
 	Master     string          `json:"master,omitempty"` // RESP address; empty when none
 	MasterNode string          `json:"master_node,omitempty"`
-	Epoch      uint64          `json:"epoch"` // the master's epoch (the highest an alive master announces)
+	Epoch      uint64          `json:"epoch"`               // the master's epoch (the highest an alive master announces, or the map's)
+	MapEpoch   uint64          `json:"map_epoch,omitempty"` // set when the cluster map overrode gossip for this shard
 	Routable   bool            `json:"routable"`
 	Held       int             `json:"held"` // requests the failover buffer holds for the shard now
 	Replicas   []ReplicaStatus `json:"replicas"`
@@ -105,7 +106,7 @@ func (s *Server) ClusterStatus() ClusterStatus {
 		st.ReadySince = &t
 	}
 	for _, sh := range v.order {
-		ss := ShardStatus{Name: sh.name, Master: addrOf(sh.master), MasterNode: sh.masterName, Epoch: sh.epoch,
+		ss := ShardStatus{Name: sh.name, Master: addrOf(sh.master), MasterNode: sh.masterName, Epoch: sh.epoch, MapEpoch: sh.mapEpoch,
 			Routable: v.ring != nil && (!s.cfg.EjectFailedShards || sh.master != nil), Held: s.fobuf.held(sh.name),
 			Replicas: []ReplicaStatus{}}
 		for _, r := range sh.replicas {

@@ -121,6 +121,13 @@ type Config struct {
 	// saying the buffer is full. Default 10000.
 	FailoverBufferSize int
 
+	// MapInterval is how often the cluster map (SHOAL MAP) is read from a
+	// shard node that runs the control plane, besides soon after every
+	// view change; the router corrects gossip with it (clustermap.go).
+	// Nothing is read while no node announces a raft address. 0 = never.
+	// Default 1 s.
+	MapInterval time.Duration
+
 	// Registerer receives the frontend's Prometheus metrics; nil makes a
 	// private registry that AdminHandler serves.
 	Registerer prometheus.Registerer
@@ -148,6 +155,7 @@ func DefaultConfig() Config {
 		DialTimeout:        time.Second,
 		UpstreamTimeout:    10 * time.Second,
 		MaxBatch:           1024,
+		MapInterval:        time.Second,
 		FailoverBuffer:     2 * time.Second,
 		FailoverBufferSize: 10000,
 	}
@@ -205,6 +213,9 @@ func (c Config) Validate() error {
 	}
 	if c.FailoverBuffer > 0 && c.FailoverBufferSize <= 0 {
 		return bad("FailoverBufferSize", "must be positive with a FailoverBuffer (got %d)", c.FailoverBufferSize)
+	}
+	if c.MapInterval < 0 {
+		return bad("MapInterval", "%v is negative (0 turns map reads off)", c.MapInterval)
 	}
 	if c.Registerer != nil && c.Gatherer == nil {
 		return bad("Gatherer", "required with Registerer (what /metrics serves)")

@@ -40,6 +40,7 @@ type shardView struct {
 	master     *node // nil: no alive master
 	masterName string
 	epoch      uint64
+	mapEpoch   uint64 // the cluster map's epoch when it corrected gossip (clustermap.go); else 0
 	replicas   []replicaRef
 }
 
@@ -71,6 +72,9 @@ type router struct {
 	ring    hashring.Ring
 	seq     uint64
 	closed  bool
+
+	clusterMap map[string]mapEntry // last SHOAL MAP read (clustermap.go); nil before
+	mapFrom    string              // the node it was read from
 
 	// onChange is called (from the router's goroutine, in order) after a
 	// new view was published.
@@ -193,6 +197,7 @@ func (r *router) build() (*view, []*node) {
 			})
 		}
 	}
+	r.applyMap(v, nodeFor)
 	// A master demoted in the same round may still be listed as a replica
 	// of a newer epoch's master; never read from the master as a replica.
 	for _, sh := range v.shards {

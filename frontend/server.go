@@ -52,6 +52,7 @@ type Server struct {
 	quit         chan struct{}
 	bg           sync.WaitGroup
 	routerDone   chan struct{}
+	mapKick      chan struct{} // a cluster map read is wanted (clustermap.go)
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -97,6 +98,10 @@ func New(cfg Config) (*Server, error) {
 	s.router = newRouter(s)
 	s.hub = newHub(s)
 	s.router.onChange = append(s.router.onChange, s.viewChanged, s.hub.viewChanged)
+	s.mapKick = make(chan struct{}, 1)
+	if cfg.MapInterval > 0 {
+		s.router.onChange = append(s.router.onChange, func(_, _ *view) { s.kickMap() })
+	}
 
 	s.membership = cfg.Membership
 	if s.membership == nil {
@@ -136,6 +141,10 @@ func New(cfg Config) (*Server, error) {
 		s.lag = newLagProber(s, probe)
 		s.bg.Add(1)
 		go s.lag.run()
+	}
+	if cfg.MapInterval > 0 {
+		s.bg.Add(1)
+		go s.runMapReader()
 	}
 	if cfg.FailoverBuffer > 0 {
 		s.fobuf = newFailoverBuffer(s)
