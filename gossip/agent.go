@@ -99,6 +99,7 @@ func New(cfg Config) (*Agent, error) {
 	sc.MemberlistConfig.Logger = newLibLogger(logger, "memberlist")
 	if cfg.Profile == ProfileFast {
 		sc.LeavePropagateDelay = 300 * time.Millisecond
+		sc.ReconnectInterval = fastReconnectInterval
 	}
 	if cfg.Key != "" {
 		key, _ := decodeKey(cfg.Key) // checked by Validate

@@ -24,8 +24,11 @@ const (
 	// network: memberlist.DefaultLocalConfig with ProbeInterval 200 ms,
 	// ProbeTimeout 100 ms, SuspicionMult 2, GossipInterval 50 ms,
 	// RetransmitMult 4 and PushPullInterval 5 s (for reliable convergence),
-	// and a 300 ms leave propagation delay. Failure detection takes about
-	// 1 s. It sends several times more packets than ProfileLAN.
+	// a 300 ms leave propagation delay, and failed members retried every
+	// second (serf's ReconnectInterval; 30 s in ProfileLAN), so the sides of
+	// a healed partition find each other within about a second. Failure
+	// detection takes about 1 s. It sends several times more packets than
+	// ProfileLAN.
 	ProfileFast Profile = "fast"
 )
 
@@ -163,6 +166,13 @@ func decodeKey(s string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("decodes to %d bytes, want 16, 24 or 32", len(k))
 }
+
+// fastReconnectInterval is how often ProfileFast tries to rejoin a failed
+// member (serf's default is 30 s). Once a node is declared dead nothing
+// else crosses a healed partition: memberlist probes and push-pulls only
+// with members it thinks alive, and the dead-node broadcast has long been
+// sent. So two sides of a healed partition stay apart until a reconnect.
+const fastReconnectInterval = time.Second
 
 // deadNodeReclaimTime lets a node that restarts under the same name on a
 // new address replace its dead entry at once (LIBRARIES.md 1.7): without
