@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -156,8 +157,29 @@ func (c *clientConn) cleanup() {
 		d.release()
 	}
 	c.tx.releasePin()
+	if c.draining.Load() {
+		c.closeDrained()
+	}
 	c.close()
 	c.s.removeConn(c)
+}
+
+// drainLinger bounds how long a drained connection waits for its client
+// to close after the frontend's FIN.
+const drainLinger = time.Second
+
+// closeDrained ends a drained connection with a clean close. Closing a
+// socket that holds unread input (a request the client sent as the drain
+// began) makes Linux send RST, and the client sees "connection reset"
+// instead of EOF. So: FIN first, then read and discard until the client
+// closes or drainLinger passes; Shutdown's deadline (close) cuts it short.
+func (c *clientConn) closeDrained() {
+	hc, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || hc.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(drainLinger))
+	io.Copy(io.Discard, c.nc)
 }
 
 // ---- batch building ----
