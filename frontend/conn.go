@@ -165,8 +165,10 @@ func (c *clientConn) cleanup() {
 }
 
 // drainLinger bounds how long a drained connection waits for its client
-// to close after the frontend's FIN.
-const drainLinger = time.Second
+// to close after the frontend's FIN: long enough for a request already on
+// its way to arrive, short enough that idle clients (which close only when
+// they next use the connection) do not hold the drain up.
+const drainLinger = 200 * time.Millisecond
 
 // closeDrained ends a drained connection with a clean close. Closing a
 // socket that holds unread input (a request the client sent as the drain
