@@ -166,7 +166,7 @@ func (c *clientConn) cleanup() {
 
 // drainLinger bounds how long a drained connection waits for the client
 // to close its side.
-const drainLinger = 500 * time.Millisecond
+const drainLinger = 200 * time.Millisecond
 
 // lingerClose ends a drained connection without a reset. Closing a socket
 // that has unread input (a request that arrived after the drain began)

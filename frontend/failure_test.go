@@ -159,7 +159,8 @@ func TestUnreachableMaster(t *testing.T) {
 }
 
 // TestShutdownDrains: Shutdown lets an in-flight command finish and closes
-// idle connections at once; a blocked one is closed when the context ends.
+// idle connections at once, each with EOF, never a reset; a blocked one is
+// closed when the context ends.
 func TestShutdownDrains(t *testing.T) {
 	release := make(chan struct{})
 	f := startFakeShard(t, func(_ int32, args [][]byte) string {
@@ -206,9 +207,20 @@ func TestShutdownDrains(t *testing.T) {
 	if srv.Ready() {
 		t.Error("still ready while draining")
 	}
+	// The drain has begun: a request busy sends now stays unread. That
+	// must not turn the close into a reset (Linux answers a close with
+	// unread input with RST): the client sees EOF.
+	busy.Send("SET", "b", "1")
 	close(release)
 	if got, err := busy.Read(); err != nil || string(got) != bulk("slow") {
 		t.Errorf("in-flight GET: %q %v", got, err)
+	}
+	got, err := busy.ReadTimeout(5 * time.Second)
+	if string(got) == "+OK\r\n" { // the SET was read before the drain after all
+		got, err = busy.ReadTimeout(5 * time.Second)
+	}
+	if !errors.Is(err, io.EOF) {
+		t.Errorf("after the drain: %q %v, want EOF", got, err)
 	}
 	if err := <-done; !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Shutdown = %v, want the deadline (a command stayed blocked)", err)

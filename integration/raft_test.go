@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,6 +146,13 @@ func (c *raftCluster) start(n *ctlNode) {
 // restart starts a killed node again with the same addresses and data.
 func (c *raftCluster) restart(n *ctlNode) {
 	c.t.Helper()
+	if !slices.Contains(n.args, "--join") {
+		// The first node had nobody to join when it started. Restarted
+		// without --join it would be a cluster of one until serf's
+		// reconnect (every 30 s) found it, and stay master meanwhile.
+		others := slices.DeleteFunc(slices.Clone(c.seeds), func(s string) bool { return s == n.gossip })
+		n.args = append(n.args, "--join", strings.Join(others, ","))
+	}
 	c.start(n)
 	testutil.WaitListening(c.t, n.addr)
 }

@@ -4,6 +4,8 @@
 // to see a write that is later lost, for the weaker guarantee shoal makes
 // there — no write whose WAIT returned >= 1 is lost, and no read returns a
 // value older than the newest WAITed write completed before the read began.
+// When a history is not linearizable, Shortest cuts it at the first point
+// where it stops being so, for a report a person can read.
 //
 // A History is safe for concurrent use by the client goroutines of a test.
 // Writes are expected to carry unique values (a read then names the write it
@@ -54,6 +56,7 @@ type Op struct {
 	Waited  bool // a write acknowledged by WAIT with >= 1 replica
 	Call    int64
 	Return  int64
+	Via     string // where it was sent (a frontend), for reports; optional
 }
 
 func (o Op) String() string {
@@ -71,6 +74,9 @@ func (o Op) String() string {
 	}
 	if o.Waited {
 		s += " (waited)"
+	}
+	if o.Via != "" {
+		s += " via " + o.Via
 	}
 	return fmt.Sprintf("%s [%d,%d]", s, o.Call, o.Return)
 }
@@ -94,6 +100,13 @@ func (h *History) Add(op Op) {
 	h.mu.Lock()
 	h.ops = append(h.ops, op)
 	h.mu.Unlock()
+}
+
+// Len is the number of operations recorded so far.
+func (h *History) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.ops)
 }
 
 // Ops returns a copy of the operations so far, in call order.
@@ -151,16 +164,78 @@ var Model = porcupine.Model{
 func Porcupine(ops []Op) []porcupine.Operation {
 	out := make([]porcupine.Operation, 0, len(ops))
 	for _, o := range ops {
-		ret := o.Return
-		if o.Outcome == Unknown {
+		if o.Outcome == Unknown && o.Kind == Get {
+			continue
+		}
+		out = append(out, porcupine.Operation{ClientId: o.Client, Input: o, Call: o.Call, Return: effectiveReturn(o)})
+	}
+	return out
+}
+
+// effectiveReturn is when o's effect is known to be over: its return, or
+// the end of time for a write with an unknown outcome.
+func effectiveReturn(o Op) int64 {
+	if o.Outcome == Unknown {
+		return math.MaxInt64
+	}
+	return o.Return
+}
+
+// Truncate is the history as it stood at time at: the operations called by
+// then, where those still running become pending (a read is dropped, a
+// write's outcome is unknown). A history that is linearizable at the end is
+// linearizable at every point, so the first point where it is not isolates
+// the first violation.
+func Truncate(ops []Op, at int64) []Op {
+	out := make([]Op, 0, len(ops))
+	for _, o := range ops {
+		if o.Call > at {
+			continue
+		}
+		if o.Return > at {
 			if o.Kind == Get {
 				continue
 			}
-			ret = math.MaxInt64
+			o.Outcome, o.Waited = Unknown, false
 		}
-		out = append(out, porcupine.Operation{ClientId: o.Client, Input: o, Call: o.Call, Return: ret})
+		out = append(out, o)
 	}
 	return out
+}
+
+// Shortest finds the first violation of linearizability: the key whose
+// history is not linearizable and the shortest truncation of that key's
+// history (Truncate) that is not. Its last operation to return is the one
+// no linearization can place. ok is false when every key's history is
+// linearizable within timeout (each check gets the whole timeout).
+func Shortest(ops []Op, timeout time.Duration) (key string, prefix []Op, ok bool) {
+	byKey := map[string][]Op{}
+	var keys []string
+	for _, o := range ops {
+		if _, seen := byKey[o.Key]; !seen {
+			keys = append(keys, o.Key)
+		}
+		byKey[o.Key] = append(byKey[o.Key], o)
+	}
+	sort.Strings(keys)
+	illegal := func(ops []Op) bool { return CheckLinearizable(ops, timeout) == porcupine.Illegal }
+	for _, k := range keys {
+		kops := byKey[k]
+		if !illegal(kops) {
+			continue
+		}
+		var rets []int64
+		for _, o := range kops {
+			rets = append(rets, o.Return)
+		}
+		sort.Slice(rets, func(i, j int) bool { return rets[i] < rets[j] })
+		i := sort.Search(len(rets), func(i int) bool { return illegal(Truncate(kops, rets[i])) })
+		if i == len(rets) {
+			return k, kops, true // only pending writes make it illegal: keep it all
+		}
+		return k, Truncate(kops, rets[i]), true
+	}
+	return "", nil, false
 }
 
 // CheckLinearizable checks the history with porcupine within timeout. It
@@ -175,8 +250,10 @@ func CheckLinearizable(ops []Op, timeout time.Duration) porcupine.CheckResult {
 // older than the newest WAITed write that returned before the read began. A
 // read is explained by a write that was not older than that waited write
 // (it returned after the waited write was called) and was called before the
-// read returned: a SET of the value read, or a DEL for a nil read. It
-// returns one error per unexplained read (nil when none).
+// read returned: a SET of the value read, or a DEL for a nil read. A write
+// with an unknown outcome may take effect at any time after its call, so it
+// counts as returning at the end of time. It returns one error per
+// unexplained read (nil when none).
 //
 // Values must be unique per SET for this check to be exact.
 func CheckWaited(ops []Op, final map[string]*string) []error {
@@ -227,13 +304,14 @@ func CheckWaited(ops []Op, final map[string]*string) []error {
 			}
 			// Some write that is not older than newest (called after newest
 			// was called, or newest itself / concurrent with it) must explain r.
+			explains := func(w Op) bool { return effectiveReturn(w) >= newest.Call && w.Call <= r.Return }
 			explained := false
 			if r.Found {
 				w, ok := bySetValue[r.Value]
-				explained = ok && w.Return >= newest.Call && w.Call <= r.Return
+				explained = ok && explains(w)
 			} else {
 				for _, w := range ko.writes {
-					if w.Kind == Del && w.Return >= newest.Call && w.Call <= r.Return {
+					if w.Kind == Del && explains(w) {
 						explained = true
 						break
 					}
