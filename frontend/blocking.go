@@ -31,20 +31,21 @@ func (c *clientConn) blocking(spec *proto.CommandSpec, args [][]byte) {
 			return
 		}
 	}
-	c.runBlocking(spec, sh, args)
-	c.lastWrite = sh.name
+	c.runBlocking(spec, sh, args, true)
+	c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, sh.master, sh.epoch
 }
 
 // runBlocking ends the batch, then sends args to sh's master on the
-// client's dedicated connection and records the reply.
-func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args [][]byte) {
-	if sh.master == nil && c.s.fobuf == nil {
+// client's dedicated connection and records the reply. With buffered, a
+// shard without a reachable master is waited for (the failover buffer).
+func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args [][]byte, buffered bool) {
+	if sh.master == nil && (c.s.fobuf == nil || !buffered) {
 		c.localErr(spec, clusterDownMsg(sh.name))
 		return
 	}
 	req := proto.AppendCommand(nil, args...) // args alias the read buffer
 	c.barrier()
-	n, d := c.dedicatedMaster(sh, func(n *node) (*dedicatedConn, error) {
+	n, d := c.dedicatedMaster(sh, buffered, func(n *node) (*dedicatedConn, error) {
 		d := c.blockConns[n]
 		if d != nil && d.aborted() != nil {
 			d.release()
@@ -83,8 +84,14 @@ func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args []
 // cmdWait forwards WAIT numreplicas timeout to the master of the shard the
 // client last wrote to (the first shard if none), on a dedicated
 // connection. Writes through a frontend travel on shared connections, so
-// shardd must read WAIT on a connection without writes of its own as
-// "the master's current offset" (the replication work's side of this).
+// shardd reads WAIT on a connection without writes of its own as "the
+// master's current offset" (the replication work's side of this).
+//
+// WAIT vouches for the client's last write only on the master that took
+// it. When that master is no longer the shard's master (failed over, gone,
+// unreachable), the new master's replicas say nothing about the write —
+// it may be lost — so WAIT answers 0 (no replica is known to have it) and
+// is never held for the new master.
 func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 	if _, err := strconv.ParseInt(string(args[1]), 10, 64); err != nil || !canonicalInt(args[1]) {
 		c.localErr(spec, "ERR value is not an integer or out of range")
@@ -102,6 +109,7 @@ func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 	if c.notReady(spec) {
 		return
 	}
+	c.barrier() // the writes before WAIT are answered (held ones sent)
 	v := c.s.router.view()
 	sh := v.shards[c.lastWrite]
 	if sh == nil && len(v.order) > 0 {
@@ -111,7 +119,13 @@ func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 		c.localErr(spec, "CLUSTERDOWN no shard is known")
 		return
 	}
-	c.runBlocking(spec, sh, args)
+	if c.lastWrite != "" && (sh.master == nil || (c.lastWriteNode != nil && (sh.master != c.lastWriteNode || sh.epoch != c.lastWriteEpoch))) {
+		lo := len(c.local)
+		c.local = proto.AppendInt(c.local, 0)
+		c.addLocal(spec, lo)
+		return
+	}
+	c.runBlocking(spec, sh, args, false)
 }
 
 // dedicatedMaster returns sh's master and the dedicated connection get
@@ -119,7 +133,7 @@ func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 // master, or whose master cannot be dialed, is waited for (awaitMaster) up
 // to FailoverBuffer: on the client's goroutine, where commands on
 // dedicated connections run anyway. d is nil when no master came.
-func (c *clientConn) dedicatedMaster(sh *shardView, get func(*node) (*dedicatedConn, error)) (n *node, d *dedicatedConn) {
+func (c *clientConn) dedicatedMaster(sh *shardView, buffered bool, get func(*node) (*dedicatedConn, error)) (n *node, d *dedicatedConn) {
 	var start, deadline time.Time
 	name := sh.name
 	for {
@@ -131,7 +145,7 @@ func (c *clientConn) dedicatedMaster(sh *shardView, get func(*node) (*dedicatedC
 				return n, d
 			}
 		}
-		if c.s.fobuf == nil {
+		if c.s.fobuf == nil || !buffered {
 			return nil, nil
 		}
 		if start.IsZero() {

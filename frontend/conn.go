@@ -57,6 +57,8 @@ type clientConn struct {
 	lastCmd         atomic.Int64 // unix ms
 	lastCmdName     atomic.Pointer[string]
 	lastWrite       string // shard of the last write (WAIT goes there)
+	lastWriteNode   *node  // the master it was sent to; nil when it was held for a new master
+	lastWriteEpoch  uint64 // that master's epoch then
 	tx              txState
 	blockConns      map[*node]*dedicatedConn
 	blocked         atomic.Bool

@@ -278,7 +278,7 @@ func (c *clientConn) forwardShard(spec *proto.CommandSpec, args [][]byte, v *vie
 	c.send(p, sh, n)
 	c.entries = append(c.entries, entry{kind: kindSingle, spec: spec, p: p})
 	if spec.Flags&proto.FlagWrite != 0 {
-		c.lastWrite = sh.name
+		c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, n, sh.epoch
 	}
 }
 
@@ -405,7 +405,7 @@ func (c *clientConn) forwardSplit(spec *proto.CommandSpec, info *handling, args 
 		}
 		c.parts = append(c.parts, p)
 		if spec.Flags&proto.FlagWrite != 0 {
-			c.lastWrite = s.name
+			c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = s.name, n, s.epoch
 		}
 	}
 	c.entries = append(c.entries, entry{kind: info.kind, spec: spec, lo: lo, hi: len(c.parts), klo: klo, nkeys: len(kp)})

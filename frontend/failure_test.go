@@ -360,3 +360,46 @@ func TestDrainEndsWithEOFNotReset(t *testing.T) {
 		t.Fatalf("after the last reply: %q %v, want EOF", got, err)
 	}
 }
+
+// TestWaitAfterMasterChange: WAIT vouches for the client's last write only
+// on the master that took it. Once the shard's master has changed, the new
+// master's replicas know nothing of that write, so WAIT answers 0 instead
+// of asking the new master (which would count its own replicas).
+func TestWaitAfterMasterChange(t *testing.T) {
+	fake := func() *fakeShard {
+		return startFakeShard(t, func(_ int32, args [][]byte) string {
+			if strings.EqualFold(string(args[0]), "wait") {
+				return ":1\r\n"
+			}
+			return "+OK\r\n"
+		})
+	}
+	old, repl := fake(), fake()
+	mc := fakeCluster(t, old)
+	mc.net.Join("s0-r", shardTags("s0", gossip.ReplReplica, repl.addr(), 1))
+	_, faddr := mc.frontend()
+	c := testutil.DialRaw(t, faddr)
+	if got := do(c, "SET", "k", "v"); got != "+OK\r\n" {
+		t.Fatalf("SET: %q", got)
+	}
+	if got := do(c, "WAIT", "1", "100"); got != ":1\r\n" {
+		t.Fatalf("WAIT with the same master: %q", got)
+	}
+	mc.net.Fail("s0-m")
+	if err := mc.net.SetTags("s0-r", shardTags("s0", gossip.ReplMaster, repl.addr(), 2)); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		got := do(testutil.DialRaw(t, faddr), "SHOAL", "ROUTE", "k")
+		return strings.Contains(got, repl.addr()), "route: " + got
+	})
+	if got := do(c, "WAIT", "1", "100"); got != ":0\r\n" {
+		t.Errorf("WAIT after the master changed: %q, want :0", got)
+	}
+	if got := do(c, "SET", "k", "v2"); got != "+OK\r\n" {
+		t.Fatalf("SET on the new master: %q", got)
+	}
+	if got := do(c, "WAIT", "1", "100"); got != ":1\r\n" {
+		t.Errorf("WAIT after a write to the new master: %q, want :1", got)
+	}
+}

@@ -165,7 +165,7 @@ func cmdExec(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 			c.local = out
 		}
 		c.addLocal(spec, lo)
-		c.lastWrite = sh.name
+		c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, sh.master, sh.epoch
 		return
 	}
 	p := c.newPending()
@@ -177,7 +177,7 @@ func cmdExec(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 	t.reset()
 	c.send(p, sh, sh.master)
 	c.entries = append(c.entries, entry{kind: kindSingle, spec: spec, p: p})
-	c.lastWrite = sh.name
+	c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, sh.master, sh.epoch
 }
 
 func cmdWatch(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
@@ -213,7 +213,7 @@ func cmdWatch(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 		return
 	}
 	if c.tx.pin == nil {
-		_, d := c.dedicatedMaster(sh, func(n *node) (*dedicatedConn, error) { return n.newDedicated(sh.name) })
+		_, d := c.dedicatedMaster(sh, true, func(n *node) (*dedicatedConn, error) { return n.newDedicated(sh.name) })
 		if d == nil {
 			c.localErr(spec, clusterDownMsg(sh.name))
 			return
