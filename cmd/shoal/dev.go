@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -30,7 +31,7 @@ func devCommand() *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "run a whole cluster in one process: 3 shards × (master + replica), 1 frontend on 127.0.0.1:6380",
+		Short: "run a whole cluster in one process: 3 shards × (master + replica), 1 frontend on 127.0.0.1:6380, automatic failover",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c := configs.DefaultDev()
@@ -60,6 +61,8 @@ func devClusterConfig(d configs.Dev) (cluster.Config, error) {
 	}
 	cfg.MaxMemory = mem
 	cfg.DataDir = d.DataDir
+	cfg.DisableControlPlane = d.NoFailover
+	cfg.FailoverAfter = d.FailoverAfter
 	cfg.GossipProfile = gossip.Profile(d.GossipProfile)
 	cfg.Version = version
 	return cfg, cfg.Validate()
@@ -118,22 +121,18 @@ func printDev(out io.Writer, cl *cluster.Cluster) {
 	fmt.Fprintf(out, "shoal dev: %s × (%s), %s; ready in %v\n\n", plural(cfg.Shards, "shard"), replicas,
 		plural(cfg.Frontends, "frontend"), cl.TimeToReady().Round(time.Millisecond))
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROLE\tSHARD\tNODE\tRESP\tGOSSIP\tDATA")
-	dash := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return s
-	}
+	fmt.Fprintln(tw, "ROLE\tSHARD\tNODE\tRESP\tGOSSIP\tRAFT\tDATA")
 	for _, n := range cl.Nodes() {
 		data := n.DataDir
 		if n.Diskless {
 			data = "(memory)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, dash(n.Shard), n.Name, n.RESPAddr, dash(n.GossipAddr), dash(data))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Role, dash(n.Shard), n.Name, n.RESPAddr, dash(n.GossipAddr),
+			dash(n.RaftAddr), dash(data))
 	}
 	tw.Flush()
 	fmt.Fprintln(out)
+	printControl(out, cl)
 	if cl.TempDataDir() {
 		fmt.Fprintf(out, "data:    %s (temporary, removed on exit)\n", cl.DataDir())
 	} else {
@@ -143,6 +142,36 @@ func printDev(out io.Writer, cl *cluster.Cluster) {
 		fmt.Fprintf(out, "connect: %s    (then e.g. SET k v, GET k, SHOAL SHARDS)\n", redisCLI(addrs[0]))
 	}
 	fmt.Fprintln(out, "Ctrl-C stops the cluster.")
+}
+
+// printControl writes the control plane's lines: the raft leader and
+// voters, and where to read the cluster map.
+func printControl(out io.Writer, cl *cluster.Cluster) {
+	if cl.Voters() == 0 {
+		fmt.Fprintln(out, "control: off (--no-failover): a dead master's keys answer CLUSTERDOWN until it is back")
+		return
+	}
+	leader, _ := cl.Leader()
+	var voters []string
+	var mapAt string
+	for _, n := range cl.Nodes() {
+		if n.Voter {
+			voters = append(voters, n.Name)
+		}
+		if n.Role != cluster.RoleFrontend && mapAt == "" {
+			mapAt = n.RESPAddr
+		}
+	}
+	fmt.Fprintf(out, "control: raft leader %s, voters %s; a dead master fails over after %v\n",
+		dash(leader.Name), strings.Join(voters, " "), cl.Config().FailoverAfter)
+	fmt.Fprintf(out, "map:     %s SHOAL MAP    (on any shard node; SHOAL LEADER names the leader)\n", redisCLI(mapAt))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func plural(n int, what string) string {

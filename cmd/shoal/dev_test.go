@@ -99,7 +99,7 @@ func (p *devProc) table(t *testing.T, timeout time.Duration) (rows [][]string, i
 				info["shoal dev"] = strings.TrimPrefix(line, "shoal dev: ")
 			case strings.HasPrefix(line, "Ctrl-C"):
 				return rows, info
-			case len(f) == 6 && (f[0] == "frontend" || f[0] == "master" || f[0] == "replica"):
+			case len(f) == 7 && (f[0] == "frontend" || f[0] == "master" || f[0] == "replica"):
 				rows = append(rows, f)
 			case len(f) >= 2 && strings.HasSuffix(f[0], ":"):
 				info[strings.TrimSuffix(f[0], ":")] = strings.Join(f[1:], " ")
@@ -171,6 +171,25 @@ func TestDevCommand(t *testing.T) {
 	if rows[0][0] != "frontend" || rows[0][3] != "127.0.0.1:"+port {
 		t.Errorf("frontend row %v, want RESP 127.0.0.1:%s", rows[0], port)
 	}
+	// The control plane: a raft address on every shard node, the leader
+	// and the three voters (the replicas) named, SHOAL MAP on a shard node.
+	for _, r := range rows[1:] {
+		if !strings.HasPrefix(r[5], "127.0.0.1:") {
+			t.Errorf("shard node row %v: no raft address", r)
+		}
+	}
+	const voters = "voters shard-0-replica-1 shard-1-replica-1 shard-2-replica-1;"
+	if c := info["control"]; !strings.HasPrefix(c, "raft leader shard-") || !strings.Contains(c, voters) {
+		t.Errorf("control line %q, want the leader and %q", c, voters)
+	}
+	mapArgs := strings.Fields(info["map"]) // redis-cli -p PORT SHOAL MAP ...
+	if len(mapArgs) < 5 || mapArgs[0] != "redis-cli" || mapArgs[3] != "SHOAL" {
+		t.Fatalf("map line %q", info["map"])
+	}
+	out, err := exec.Command(cli, mapArgs[1:5]...).CombinedOutput()
+	if err != nil || strings.Count(string(out), "shard-") != 6 { // each shard and its master node
+		t.Errorf("%s: %v\n%s", strings.Join(mapArgs[:5], " "), err, out)
+	}
 	if want := "redis-cli -p " + port; !strings.HasPrefix(info["connect"], want) {
 		t.Errorf("connect line %q, want %q", info["connect"], want)
 	}
@@ -205,7 +224,7 @@ func TestDevCommandSettings(t *testing.T) {
 		t.Skip("runs the shoal binary")
 	}
 	file := filepath.Join(t.TempDir(), "dev.yaml")
-	if err := os.WriteFile(file, []byte("dev:\n  shards: 2\n  replicas: 0\n  frontends: 1\n  port: 0\n"), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte("dev:\n  shards: 2\n  replicas: 0\n  frontends: 1\n  port: 0\n  no-failover: true\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	data := t.TempDir()
@@ -216,9 +235,12 @@ func TestDevCommandSettings(t *testing.T) {
 		t.Fatalf("table: %v", rows)
 	}
 	for _, r := range rows {
-		if r[0] == "replica" && r[5] != "(memory)" {
-			t.Errorf("diskless replica row %v", r)
+		if r[0] == "replica" && r[6] != "(memory)" || r[5] != "-" {
+			t.Errorf("row %v: want diskless replicas and no raft", r)
 		}
+	}
+	if !strings.HasPrefix(info["control"], "off") {
+		t.Errorf("control line %q with no-failover: true", info["control"])
 	}
 	if !strings.Contains(info["data"], "kept") {
 		t.Errorf("data line %q", info["data"])

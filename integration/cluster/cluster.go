@@ -11,17 +11,35 @@
 //
 // The nodes are built from the same configuration code as the `shoal
 // shardd` and `shoal frontend` commands (configs.Shardd.ServerConfig,
-// configs.Frontend.ServerConfig), so a dev cluster behaves like one made
-// of processes. Replicas replicate from their shard's master; frontends
-// wait for every shard (expect-shards = Shards). Config.ShardConfig and
-// Config.FrontendConfig let callers adjust each node's configuration.
+// configs.Frontend.ServerConfig), and shard nodes are assembled by
+// internal/shardnode as `shoal shardd` assembles them, so a dev cluster
+// behaves like one made of processes. Replicas replicate from their
+// shard's master; frontends wait for every shard (expect-shards = Shards).
+// Config.ShardConfig and Config.FrontendConfig let callers adjust each
+// node's configuration.
+//
+// # Control plane
+//
+// Unless Config.DisableControlPlane is set, every shard node runs the
+// control plane (`shoal shardd --raft`): a raft node on its own loopback
+// port, three of them voters (Node.Voter says which), bootstrap-expect the
+// number of voters. The leader keeps the cluster map (SHOAL MAP on any
+// shard node) and fails a dead master over to its most advanced replica
+// after Config.FailoverAfter. Start returns once a leader's map lists
+// every shard's master and every shard node has that map. KillShardNode
+// crashes a node (no gossip goodbye, no raft handover), which is what
+// failover is for; StopShardNode of a master also fails it over (a node
+// that left is as gone as a failed one). A restarted old master sees the
+// higher epoch and rejoins as a replica. Node.Role and Index keep saying
+// how a node was started; Master and Leader say what it is now.
 //
 // A Cluster's methods are safe for concurrent use. The lifecycle methods
-// (AddFrontend, StopFrontend, StopShardNode, RestartShardNode, Close) run
-// one at a time; the read methods (Nodes, FrontendAddrs, Frontend, Shard,
-// ...) never wait for them: a frontend being added is listed once it
-// listens (before it is ready), a node being stopped is no longer listed
-// from the start of its stop.
+// (AddFrontend, StopFrontend, StopShardNode, KillShardNode,
+// RestartShardNode, Close) run one at a time; the read methods (Nodes,
+// FrontendAddrs, Frontend, Shard, Leader, Master, ...) never wait for
+// them: a frontend being added is listed once it listens (before it is
+// ready), a node being stopped is no longer listed from the start of its
+// stop.
 package cluster
 
 import (
@@ -32,12 +50,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/shoal-kv/shoal/configs"
+	"github.com/shoal-kv/shoal/control"
 	"github.com/shoal-kv/shoal/frontend"
+	"github.com/shoal-kv/shoal/internal/shardnode"
 	"github.com/shoal-kv/shoal/proto"
 	"github.com/shoal-kv/shoal/shardd"
 )
@@ -67,9 +88,11 @@ const (
 
 // Node describes one running node: what runs where.
 type Node struct {
-	// Name is the node's gossip name: frontend-<i>, <shard>-master,
-	// <shard>-replica-<n>.
+	// Name is the node's gossip name (and raft ServerID): frontend-<i>,
+	// <shard>-master, <shard>-replica-<n>.
 	Name string
+	// Role is the role the node was started in; after a failover
+	// Cluster.Master names a shard's master.
 	Role Role
 	// Shard is the shard a shard node serves; empty for frontends.
 	Shard string
@@ -85,15 +108,27 @@ type Node struct {
 	DataDir string
 	// Diskless marks a memory-only (cached) replica.
 	Diskless bool
+	// RaftAddr is a shard node's raft transport address (HOST:PORT); empty
+	// for frontends and without the control plane.
+	RaftAddr string
+	// Voter marks a raft voter. Three shard nodes are voters, or one when
+	// fewer than three are durable (two voters would both be needed for a
+	// majority, so losing either would stop failover); diskless replicas
+	// never are. They are taken replicas first (replica 1 of every shard
+	// in shard order, then replica 2, ...), then masters: killing a master
+	// then costs no voter, and with three shards or more, losing a whole
+	// shard costs one voter at most.
+	Voter bool
 }
 
-// shardNode is one shard daemon; srv and served are nil while stopped.
+// shardNode is one shard daemon; node and served are nil while stopped.
 // Its Node's addresses are fixed by the first start and reused by
 // restarts.
 type shardNode struct {
 	Node
-	srv    *shardd.Server
-	served chan error
+	node     *shardnode.Node
+	served   chan error
+	recorded bool // its addresses come from the data dir's addrFile
 }
 
 // frontendNode is one frontend.
@@ -109,6 +144,7 @@ type Cluster struct {
 	log     *slog.Logger
 	dataDir string
 	tempDir bool // dataDir was made by Start; Close removes it
+	voters  int  // raft voters (0 without the control plane)
 	readyIn time.Duration
 
 	ops sync.Mutex // serializes lifecycle methods
@@ -130,6 +166,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	begin := time.Now()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.FailoverAfter == 0 {
+		cfg.FailoverAfter = defaultFailoverAfter
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -159,6 +198,12 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			}
 			c.shards = append(c.shards, n)
 		}
+	}
+	if !cfg.DisableControlPlane {
+		c.voters = pickVoters(c.shards)
+	}
+	if err := c.loadAddrs(); err != nil {
+		return nil, err
 	}
 	// The frontends' ports first: when one is taken, nothing has started.
 	lns := make([]net.Listener, cfg.Frontends)
@@ -203,10 +248,150 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 			return fail(err)
 		}
 	}
+	if c.voters > 0 {
+		if err := c.waitControl(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	if err := c.saveAddrs(); err != nil {
+		return fail(err)
+	}
 	c.readyIn = time.Since(begin)
 	c.log.Info("cluster ready", "shards", cfg.Shards, "replicas", cfg.Replicas, "frontends", cfg.Frontends,
-		"data_dir", c.dataDir, "after", c.readyIn)
+		"data_dir", c.dataDir, "voters", c.voters, "after", c.readyIn)
 	return c, nil
+}
+
+// pickVoters marks the raft voters among nodes (see Node.Voter) and
+// returns how many there are.
+func pickVoters(nodes []*shardNode) int {
+	var durable []*shardNode
+	for _, n := range nodes {
+		if !n.Diskless {
+			durable = append(durable, n)
+		}
+	}
+	// nodes are in shard order; a stable sort keeps it within a rank.
+	rank := func(n *shardNode) int {
+		if n.Index == 0 {
+			return 1 << 30 // masters last
+		}
+		return n.Index
+	}
+	slices.SortStableFunc(durable, func(a, b *shardNode) int { return rank(a) - rank(b) })
+	k := min(len(durable), 1)
+	if len(durable) >= 3 {
+		k = 3
+	}
+	for _, n := range durable[:k] {
+		n.Voter = true
+	}
+	return k
+}
+
+// waitControl waits until a raft leader's cluster map lists every shard
+// with a master and every running shard node has applied such a map (so
+// SHOAL MAP answers it anywhere).
+func (c *Cluster) waitControl(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		_, hasLeader := c.Leader()
+		missing := ""
+		if hasLeader {
+			missing = c.mapMissing()
+		}
+		if hasLeader && missing == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			what := "no raft leader elected"
+			if hasLeader {
+				what = missing
+			}
+			return fmt.Errorf("cluster: control plane: %w (%s)", ctx.Err(), what)
+		case <-t.C:
+		}
+	}
+}
+
+// mapMissing says which running shard node's map lacks a shard's master;
+// "" when none does.
+func (c *Cluster) mapMissing() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.shards {
+		if n.node == nil || n.node.Control == nil {
+			continue
+		}
+		m := n.node.Control.Map()
+		for s := 0; s < c.cfg.Shards; s++ {
+			if e, ok := m.Get(ShardName(s)); !ok || e.Master == "" {
+				return fmt.Sprintf("%s's cluster map has no master for %s", n.Name, ShardName(s))
+			}
+		}
+	}
+	return ""
+}
+
+// Voters is the number of raft voters; 0 without the control plane.
+func (c *Cluster) Voters() int { return c.voters }
+
+// Leader returns the shard node that is the raft leader now; ok is false
+// without the control plane or while no running node leads (an election
+// is under way).
+func (c *Cluster) Leader() (Node, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.shards {
+		if n.node != nil && n.node.Control != nil && n.node.Control.IsLeader() {
+			return n.Node, true
+		}
+	}
+	return Node{}, false
+}
+
+// Map returns the cluster map as the raft leader holds it (each shard's
+// master node, its RESP address and epoch; what SHOAL MAP answers); ok is
+// false without the control plane or while there is no leader. The Map
+// is shared: do not modify it.
+func (c *Cluster) Map() (control.Map, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.shards {
+		if n.node != nil && n.node.Control != nil && n.node.Control.IsLeader() {
+			return n.node.Control.Map(), true
+		}
+	}
+	return nil, false
+}
+
+// Master returns the running node that is shard's master: the one the
+// leader's cluster map names, or without the control plane the node
+// started as master. ok is false when that node is not running, or the
+// control plane has no leader.
+func (c *Cluster) Master(shard string) (Node, bool) {
+	name := shard + "-master"
+	if c.voters > 0 {
+		m, ok := c.Map()
+		if !ok {
+			return Node{}, false
+		}
+		e, ok := m.Get(shard)
+		if !ok {
+			return Node{}, false
+		}
+		name = e.Master
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.shards {
+		if n.Name == name && n.node != nil {
+			return n.Node, true
+		}
+	}
+	return Node{}, false
 }
 
 // TimeToReady is how long Start took.
@@ -219,7 +404,8 @@ func (c *Cluster) DataDir() string { return c.dataDir }
 // removes.
 func (c *Cluster) TempDataDir() bool { return c.tempDir }
 
-// Config returns the configuration the cluster was started with.
+// Config returns the configuration the cluster was started with (a zero
+// FailoverAfter replaced by the default).
 func (c *Cluster) Config() Config { return c.cfg }
 
 // ShardNames lists the shards, in order.
@@ -243,7 +429,7 @@ func (c *Cluster) Nodes() []Node {
 		}
 	}
 	for _, n := range c.shards {
-		if n.srv != nil {
+		if n.node != nil {
 			out = append(out, n.Node)
 		}
 	}
@@ -278,8 +464,8 @@ func (c *Cluster) Frontend(i int) *frontend.Server {
 func (c *Cluster) Shard(shard string, replica int) *shardd.Server {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n := c.shardNode(shard, replica); n != nil {
-		return n.srv
+	if n := c.shardNode(shard, replica); n != nil && n.node != nil {
+		return n.node.Server
 	}
 	return nil
 }
@@ -313,7 +499,7 @@ func (c *Cluster) joinAddrs() []string {
 	defer c.mu.Unlock()
 	var out []string
 	for _, n := range c.shards {
-		if n.srv != nil && n.GossipAddr != "" {
+		if n.node != nil && n.GossipAddr != "" {
 			out = append(out, n.GossipAddr)
 		}
 	}
@@ -323,16 +509,19 @@ func (c *Cluster) joinAddrs() []string {
 // startShard creates and serves a shard node, on the addresses of its
 // previous run when it had one. The caller holds ops (or is Start).
 func (c *Cluster) startShard(n *shardNode) error {
-	listen, gossipBind := n.RESPAddr, n.GossipAddr
+	listen, gossipBind, raftBind := n.RESPAddr, n.GossipAddr, n.RaftAddr
 	if listen == "" {
 		listen = net.JoinHostPort(c.cfg.Host, "0")
 	}
 	if gossipBind == "" {
 		gossipBind = net.JoinHostPort(c.cfg.Host, "0")
 	}
+	if raftBind == "" {
+		raftBind = net.JoinHostPort(c.cfg.Host, "0")
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("cluster: %s: %w", n.Name, err)
+		return fmt.Errorf("cluster: %s: %w%s", n.Name, err, c.bindHint(n, err))
 	}
 	sc := configs.DefaultShardd()
 	sc.Listen = ln.Addr().String()
@@ -351,10 +540,29 @@ func (c *Cluster) startShard(n *shardNode) error {
 	sc.Join = c.joinAddrs()
 	sc.GossipProfile = string(c.cfg.GossipProfile)
 	sc.NodeName = n.Name
+	// The control plane: raft on a port of its own, bound here first so
+	// the address is known before the node announces it.
+	var rln net.Listener
+	if c.voters > 0 {
+		if rln, err = net.Listen("tcp", raftBind); err != nil {
+			ln.Close()
+			return fmt.Errorf("cluster: %s: raft: %w%s", n.Name, err, c.bindHint(n, err))
+		}
+		sc.Raft = rln.Addr().String()
+		sc.RaftVoter = n.Voter
+		sc.RaftBootstrapExpect = c.voters
+		sc.FailoverAfter = c.cfg.FailoverAfter
+	}
+	fail := func(err error) error {
+		ln.Close()
+		if rln != nil {
+			rln.Close()
+		}
+		return fmt.Errorf("cluster: %s: %w", n.Name, err)
+	}
 	cfg, err := sc.ServerConfig()
 	if err != nil {
-		ln.Close()
-		return fmt.Errorf("cluster: %s: %w", n.Name, err)
+		return fail(err)
 	}
 	cfg.Logger = c.log.With("node", n.Name)
 	cfg.Gossip.Logger = c.log // gossip adds the node name itself
@@ -362,19 +570,20 @@ func (c *Cluster) startShard(n *shardNode) error {
 	if c.cfg.ShardConfig != nil {
 		c.cfg.ShardConfig(n.Shard, n.Index, &cfg)
 	}
-	srv, err := shardd.New(cfg)
+	node, err := shardnode.New(sc, cfg, rln) // closes rln on failure
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("cluster: %s: %w", n.Name, err)
+		return fmt.Errorf("cluster: %s: %w%s", n.Name, err, c.bindHint(n, err))
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- node.Serve(ln) }()
 	c.mu.Lock()
-	n.srv, n.served = srv, served
+	n.node, n.served = node, served
 	n.RESPAddr = ln.Addr().String()
-	if g := srv.Gossip(); g != nil {
+	if g := node.Server.Gossip(); g != nil {
 		n.GossipAddr = g.Addr().String()
 	}
+	n.RaftAddr = sc.Raft
 	c.mu.Unlock()
 	return nil
 }
@@ -563,8 +772,10 @@ func stopServer(ctx context.Context, name string, srv interface{ Shutdown(contex
 }
 
 // StopShardNode shuts a shard node down gracefully (replica 0 is the
-// master): it leaves gossip, closes its clients and syncs its log. ctx
-// bounds the shutdown.
+// node started as master): a raft leader hands leadership over, the node
+// leaves gossip, closes its clients and syncs its log. ctx bounds the
+// shutdown. With the control plane, a master that left is failed over
+// like a dead one.
 func (c *Cluster) StopShardNode(ctx context.Context, shard string, replica int) error {
 	return c.op(func() error {
 		n, err := c.findShard(shard, replica, true)
@@ -575,20 +786,51 @@ func (c *Cluster) StopShardNode(ctx context.Context, shard string, replica int) 
 	})
 }
 
+// KillShardNode stops a shard node as a crash would (replica 0 is the node
+// started as master): its gossip agent stops without a goodbye, so the
+// others see it fail; raft stops without handing leadership over; its
+// listeners and connections close. Only what a killed process keeps is
+// kept: its log, written before each reply, stays in its data directory
+// for RestartShardNode.
+func (c *Cluster) KillShardNode(shard string, replica int) error {
+	return c.op(func() error {
+		n, err := c.findShard(shard, replica, true)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		node, served := n.node, n.served
+		n.node, n.served = nil, nil
+		c.mu.Unlock()
+		var errs []error
+		if g := node.Server.Gossip(); g != nil {
+			errs = append(errs, g.Close()) // first: the server's stop would leave gossip
+		}
+		errs = append(errs, node.Close())
+		<-served
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("cluster: killing %s: %w", n.Name, err)
+		}
+		return nil
+	})
+}
+
 // stopShard stops a running shard node.
 func (c *Cluster) stopShard(ctx context.Context, n *shardNode) error {
 	c.mu.Lock()
-	srv, served := n.srv, n.served
-	n.srv, n.served = nil, nil
+	node, served := n.node, n.served
+	n.node, n.served = nil, nil
 	c.mu.Unlock()
-	return stopServer(ctx, n.Name, srv, served)
+	return stopServer(ctx, n.Name, node, served)
 }
 
-// RestartShardNode starts a stopped shard node again on its previous RESP
-// and gossip addresses, with its data directory (a diskless replica
-// starts empty and resynchronizes). It rejoins gossip under the same
-// name. It returns once the node serves; ctx is only checked first (a
-// shard daemon's start takes no context).
+// RestartShardNode starts a stopped shard node again on its previous RESP,
+// gossip and raft addresses, with its data directory (a diskless replica
+// starts empty and resynchronizes), in the role it was first started in.
+// It rejoins gossip under the same name; an old master that was failed
+// over sees the higher epoch and becomes a replica of the new master. It
+// returns once the node serves; ctx is only checked first (a shard
+// daemon's start takes no context).
 func (c *Cluster) RestartShardNode(ctx context.Context, shard string, replica int) error {
 	return c.op(func() error {
 		if err := ctx.Err(); err != nil {
@@ -608,7 +850,7 @@ func (c *Cluster) findShard(shard string, replica int, running bool) (*shardNode
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.shardNode(shard, replica)
-	if n == nil || (n.srv != nil) != running {
+	if n == nil || (n.node != nil) != running {
 		state := "stopped"
 		if running {
 			state = "running"
@@ -619,7 +861,8 @@ func (c *Cluster) findShard(shard string, replica int, running bool) (*shardNode
 }
 
 // Close stops everything: the frontends drain (ctx is their grace
-// period), then the replicas and then the masters shut down (each leaves
+// period), the control planes stop (no handover, no failover from here),
+// then the replicas and then the masters shut down (each leaves
 // gossip and syncs its log, within 10 s of their own; nodes of one kind
 // in parallel), and a temporary
 // data directory is removed. Every listener is closed when Close
@@ -640,7 +883,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 	// at the same time), and it leaves alone, without waiting.
 	var tiers [3][]*shardNode
 	for _, n := range c.shards {
-		if n.srv != nil {
+		if n.node != nil {
 			t := 0
 			if n.Index == 0 {
 				t = 1
@@ -676,6 +919,16 @@ func (c *Cluster) Close(ctx context.Context) error {
 			defer wg.Done()
 			collect(c.stopFrontend(ctx, i))
 		}()
+	}
+	wg.Wait()
+	// The control planes stop first, all at once: the whole cluster is
+	// going, so no leader should hand over or fail over leaving masters.
+	for _, tier := range tiers {
+		for _, n := range tier {
+			if n.node.Control != nil {
+				wg.Go(func() { collect(n.node.Control.Close()) })
+			}
+		}
 	}
 	wg.Wait()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shardCloseTimeout)

@@ -399,12 +399,28 @@ func assertPortsFree(t *testing.T, nodes []Node) {
 	}
 }
 
-// A stopped replica catches up after its restart; a stopped master's keys
-// answer CLUSTERDOWN while the other shard serves, and come back with its
-// restart (same address, same data).
+// Without the control plane: a stopped replica catches up after its
+// restart; a stopped master's keys answer CLUSTERDOWN while the other
+// shard serves, and come back with its restart (same address, same data).
+// No node runs raft and SHOAL MAP says so.
 func TestStopRestartShardNodes(t *testing.T) {
-	cl := start(t, func(c *Config) { c.Shards = 2 })
+	cl := start(t, func(c *Config) { c.Shards, c.DisableControlPlane = 2, true })
 	ctx := context.Background()
+	for _, n := range cl.Nodes() {
+		if n.RaftAddr != "" || n.Voter {
+			t.Errorf("%s runs raft without the control plane: %+v", n.Name, n)
+		}
+	}
+	if _, ok := cl.Leader(); ok || cl.Voters() != 0 {
+		t.Errorf("a leader without the control plane (%d voters)", cl.Voters())
+	}
+	if m, ok := cl.Master("shard-1"); !ok || m.Name != "shard-1-master" {
+		t.Errorf("Master(shard-1) = %+v %v", m, ok)
+	}
+	m0, _ := cl.ShardNode("shard-0", 0)
+	if err := client(t, m0.RESPAddr).Do(ctx, "SHOAL", "MAP").Err(); err == nil || !strings.Contains(err.Error(), "no control plane") {
+		t.Errorf("SHOAL MAP without the control plane: %v", err)
+	}
 	fe := client(t, cl.FrontendAddrs()[0])
 	set := func(prefix string, n int) {
 		t.Helper()
@@ -461,6 +477,9 @@ func TestStopRestartShardNodes(t *testing.T) {
 		return err != nil && strings.HasPrefix(err.Error(), "CLUSTERDOWN"), fmt.Sprint(err)
 	})
 	getEq(t, fe, on0[0], strings.TrimPrefix(on0[0], "a:")) // shard-0 serves while shard-1 is down
+	if _, ok := cl.Master("shard-1"); ok {
+		t.Errorf("Master(shard-1) while it is stopped")
+	}
 	if err := cl.RestartShardNode(ctx, "shard-1", 0); err != nil {
 		t.Fatalf("restarting shard-1's master: %v", err)
 	}
@@ -528,25 +547,62 @@ func TestDisklessReplicasAndHooks(t *testing.T) {
 }
 
 // A given data dir is kept, and a cluster started on it again finds its
-// data.
+// data: the same nodes on the same addresses (recorded in the data dir),
+// so after a failover in the first run the second finds its roles and
+// its raft cluster again (3 voters: no new bootstrap).
 func TestDataDirKept(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
+	var addrs []Node
 	for round := 0; round < 2; round++ {
-		cl, err := Start(ctx, Config{Shards: 2, Replicas: 0, Frontends: 1, Host: "127.0.0.1", DataDir: dir,
+		cl, err := Start(ctx, Config{Shards: 2, Replicas: 1, Frontends: 1, Host: "127.0.0.1", DataDir: dir,
 			GossipProfile: "fast", Logger: infoLogger(t)})
 		if err != nil {
 			t.Fatalf("round %d: Start: %v", round, err)
 		}
+		t.Logf("round %d: ready in %v", round, cl.TimeToReady())
 		fe := client(t, cl.FrontendAddrs()[0])
+		var shards []Node
+		for _, n := range cl.Nodes() {
+			if n.Role != RoleFrontend {
+				shards = append(shards, n)
+			}
+		}
 		if round == 0 {
 			for i := 0; i < 50; i++ {
 				eventually(t, "SET", func() error { return fe.Set(ctx, "p"+strconv.Itoa(i), i, 0).Err() })
 			}
+			if n := cl.Voters(); n != 3 {
+				t.Fatalf("%d voters, want 3", n)
+			}
+			// A failover, so the nodes' roles differ from how they are
+			// started: shard-1's replica is its master from now on.
+			waitCaughtUp(t, cl)
+			if err := cl.KillShardNode("shard-1", 0); err != nil {
+				t.Fatal(err)
+			}
+			testutil.WaitFor(t, 20*time.Second, func() (bool, string) {
+				m, ok := cl.Master("shard-1")
+				return ok && m.Name == "shard-1-replica-1", fmt.Sprint(m.Name, ok)
+			})
+			if err := cl.RestartShardNode(ctx, "shard-1", 0); err != nil {
+				t.Fatal(err)
+			}
+			r, _ := cl.ShardNode("shard-1", 1)
+			m, _ := cl.ShardNode("shard-1", 0)
+			waitRejoined(t, m.RESPAddr, r.RESPAddr)
+			addrs = shards
 		} else {
 			for i := 0; i < 50; i++ {
 				getEq(t, fe, "p"+strconv.Itoa(i), strconv.Itoa(i))
 			}
+			if fmt.Sprint(shards) != fmt.Sprint(addrs) {
+				t.Errorf("round 2 nodes %+v, want the addresses of round 1 %+v", shards, addrs)
+			}
+			if m, ok := cl.Master("shard-1"); !ok || m.Name != "shard-1-replica-1" {
+				t.Errorf("round 2: Master(shard-1) = %s %v, want shard-1-replica-1 (the last failover)", m.Name, ok)
+			}
+			eventually(t, "SET", func() error { return fe.Set(ctx, "p-after", "x", 0).Err() })
 		}
 		if cl.TempDataDir() || cl.DataDir() != dir {
 			t.Errorf("data dir %s (temporary %v), want %s", cl.DataDir(), cl.TempDataDir(), dir)
@@ -558,6 +614,28 @@ func TestDataDirKept(t *testing.T) {
 			t.Fatalf("data after Close: %v", err)
 		}
 	}
+	// A recorded address that is taken: Start says so.
+	m, _ := nodeNamed(addrs, "shard-0-master")
+	ln, err := net.Listen("tcp", m.RESPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = Start(ctx, Config{Shards: 2, Replicas: 1, Frontends: 1, Host: "127.0.0.1", DataDir: dir,
+		GossipProfile: "fast", Logger: infoLogger(t)})
+	if err == nil || !strings.Contains(err.Error(), addrFile) {
+		t.Errorf("Start with a recorded address taken: %v", err)
+	}
+}
+
+// nodeNamed finds a node by name.
+func nodeNamed(nodes []Node, name string) (Node, bool) {
+	for _, n := range nodes {
+		if n.Name == name {
+			return n, true
+		}
+	}
+	return Node{}, false
 }
 
 // Frontends take Port, Port+1, ...; a taken port fails Start cleanly.

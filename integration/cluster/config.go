@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/shoal-kv/shoal/frontend"
 	"github.com/shoal-kv/shoal/gossip"
@@ -47,6 +48,17 @@ type Config struct {
 	// that Close removes.
 	DataDir string
 
+	// DisableControlPlane runs no control plane: no raft, no leader, no
+	// automatic failover; a stopped master's keys answer -CLUSTERDOWN
+	// until it is back. By default (false) every shard node runs raft as
+	// `shoal shardd --raft` does (three voters, see Node.Voter) and the
+	// leader fails a dead master over to its most advanced replica.
+	DisableControlPlane bool
+	// FailoverAfter is how long the leader waits for a failed master to
+	// come back before failing over (shardd's --failover-after). 0 means
+	// the default, 500 ms.
+	FailoverAfter time.Duration
+
 	// GossipProfile is every node's gossip timing. Default gossip.ProfileFast
 	// (about 1 s failure detection on loopback).
 	GossipProfile gossip.Profile
@@ -70,8 +82,11 @@ type Config struct {
 	FrontendConfig func(i int, c *frontend.Config)
 }
 
+// defaultFailoverAfter is shardd's default --failover-after.
+const defaultFailoverAfter = 500 * time.Millisecond
+
 // DefaultConfig returns the `shoal dev` shape: 3 shards × (master + 1
-// replica) and one frontend on 127.0.0.1:6380.
+// replica) and one frontend on 127.0.0.1:6380, with the control plane.
 func DefaultConfig() Config {
 	return Config{
 		Shards:        3,
@@ -80,6 +95,7 @@ func DefaultConfig() Config {
 		Host:          "127.0.0.1",
 		Port:          6380,
 		MaxMemory:     64 << 20,
+		FailoverAfter: defaultFailoverAfter,
 		GossipProfile: gossip.ProfileFast,
 		Version:       "dev",
 	}
@@ -111,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMemory < 0 {
 		return bad("MaxMemory", "%d is negative", c.MaxMemory)
+	}
+	if c.FailoverAfter < 0 {
+		return bad("FailoverAfter", "%v is negative", c.FailoverAfter)
 	}
 	switch c.GossipProfile {
 	case gossip.ProfileFast, gossip.ProfileLAN:

@@ -263,3 +263,123 @@ func deadline(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// ip returns a container's address on the project network: the host
+// reaches containers on a bridge network directly, so the test can talk
+// to shard nodes, whose ports are not published. Empty while the
+// container is not running.
+func (c *cluster) ip(id string) string {
+	c.t.Helper()
+	return c.inspect(id, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
+}
+
+// shardDo sends one command to a shard node's RESP port on a new
+// connection.
+func (c *cluster) shardDo(id string, args ...string) (any, error) {
+	ip := c.ip(id)
+	if ip == "" {
+		return nil, fmt.Errorf("container %.12s has no address (not running)", id)
+	}
+	p, err := dialProbe(net.JoinHostPort(ip, "6379"))
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	return p.do(args...)
+}
+
+// mapEntry is one shard of SHOAL MAP.
+type mapEntry struct {
+	node, addr string
+	epoch      int64
+}
+
+// clusterMap reads SHOAL MAP on a shard node; an error fails the test.
+func (c *cluster) clusterMap(id string) map[string]mapEntry {
+	c.t.Helper()
+	v, err := c.shardDo(id, "SHOAL", "MAP")
+	rows, ok := v.([]any)
+	if err != nil || !ok {
+		c.t.Fatalf("SHOAL MAP: %v %v", v, err)
+	}
+	m := map[string]mapEntry{}
+	for _, r := range rows {
+		f, _ := r.([]any)
+		if len(f) != 4 {
+			c.t.Fatalf("SHOAL MAP row %v", r)
+		}
+		epoch, _ := f[3].(int64)
+		m[fmt.Sprint(f[0])] = mapEntry{node: fmt.Sprint(f[1]), addr: fmt.Sprint(f[2]), epoch: epoch}
+	}
+	return m
+}
+
+// waitRole waits until ROLE on a shard node reads want: "master", or
+// "slave HOST:PORT STATE".
+func (c *cluster) waitRole(id, want string, timeout time.Duration) {
+	c.t.Helper()
+	testutil.WaitFor(c.t, timeout, func() (bool, string) {
+		v, err := c.shardDo(id, "ROLE")
+		r, _ := v.([]any)
+		if err != nil || len(r) == 0 {
+			return false, fmt.Sprintf("ROLE %v %v", v, err)
+		}
+		got := fmt.Sprint(r[0])
+		if got == "slave" && len(r) >= 4 {
+			got = fmt.Sprintf("slave %v:%v %v", r[1], r[2], r[3])
+		}
+		return got == want, "ROLE: " + got + ", want " + want
+	})
+}
+
+// logControl logs the raft leader and the cluster map as a shard node
+// answers them (SHOAL LEADER, SHOAL MAP).
+func (c *cluster) logControl(when string) {
+	c.t.Helper()
+	id := c.service(shardNames[0] + "-master")
+	leader, err := c.shardDo(id, "SHOAL", "LEADER")
+	if err != nil {
+		c.t.Fatalf("SHOAL LEADER: %v", err)
+	}
+	c.t.Logf("control plane %s: SHOAL LEADER %v; SHOAL MAP %v", when, leader, c.clusterMap(id))
+}
+
+// logLine is a container's log line with its time= stamp.
+type logLine struct {
+	at   time.Time
+	text string
+}
+
+// logsSince returns the lines of the running shard containers' logs since
+// t that contain every one of subs.
+func (c *cluster) logsSince(t time.Time, subs ...string) []logLine {
+	c.t.Helper()
+	fronts := c.containers("frontend")
+	var out []logLine
+	for _, id := range c.containers("") {
+		if slices.Contains(fronts, id) {
+			continue
+		}
+		logs, err := docker(c.t, "logs", "--since", t.UTC().Format(time.RFC3339Nano), id)
+		if err != nil {
+			c.t.Logf("docker logs %.12s: %v", id, err)
+			continue
+		}
+	lines:
+		for _, l := range strings.Split(logs, "\n") {
+			for _, s := range subs {
+				if !strings.Contains(l, s) {
+					continue lines
+				}
+			}
+			ts, _, _ := strings.Cut(strings.TrimPrefix(l, "time="), " ")
+			at, err := time.Parse(time.RFC3339Nano, ts)
+			if err != nil {
+				continue
+			}
+			out = append(out, logLine{at, l})
+		}
+	}
+	slices.SortFunc(out, func(a, b logLine) int { return a.at.Compare(b.at) })
+	return out
+}

@@ -234,8 +234,10 @@ func composeEnv(svc any) map[string]string {
 // TestComposeFile checks compose/docker-compose.yml without Docker: the
 // layout the issue asks for (3 shards × master + replica with volumes, a
 // scalable frontend with published ports), that every name a node dials or
-// joins is a service, and that every service's command line and SHOAL_*
-// environment load and validate in shoal's own configuration code.
+// joins is a service, that every shard node runs the control plane with
+// voters placed to survive the loss of any one shard, and that every
+// service's command line and SHOAL_* environment load and validate in
+// shoal's own configuration code.
 func TestComposeFile(t *testing.T) {
 	docs := readYAML(t, composeFile)
 	if len(docs) != 1 {
@@ -248,6 +250,7 @@ func TestComposeFile(t *testing.T) {
 	services, _ := get(f, "services").(obj)
 	volumes, _ := get(f, "volumes").(obj)
 	shards := map[string][]string{} // shard → services
+	var raftNodes []raftNode
 	for _, name := range slices.Sorted(maps.Keys(services)) {
 		svc := services[name]
 		t.Run(name, func(t *testing.T) {
@@ -308,6 +311,10 @@ func TestComposeFile(t *testing.T) {
 				if c.GossipProfile != "lan" || c.AppendFsync != "everysec" {
 					t.Errorf("gossip-profile %q appendfsync %q: want lan and everysec by default", c.GossipProfile, c.AppendFsync)
 				}
+				if c.FailoverAfter != 500*time.Millisecond {
+					t.Errorf("failover-after %v, want the default 500ms", c.FailoverAfter)
+				}
+				raftNodes = append(raftNodes, checkRaft(t, name, name, c))
 			case "frontend":
 				c := l.frontend
 				if name != "frontend" {
@@ -347,6 +354,7 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("shard %s has services %v, want a master and a replica", sh, svcs)
 		}
 	}
+	checkVoters(t, raftNodes)
 	if fe := services["frontend"]; fe != nil {
 		var ld loaded
 		for k, v := range composeEnv(fe) {
@@ -355,6 +363,57 @@ func TestComposeFile(t *testing.T) {
 		ld, _ = loadArgs(strs(fe, "command"), nil)
 		if ld.frontend.ExpectShards != len(shards) {
 			t.Errorf("frontend expect-shards %d, want %d", ld.frontend.ExpectShards, len(shards))
+		}
+	}
+}
+
+// raftNode is a shard node's control-plane settings, for checkVoters.
+type raftNode struct {
+	name, shard   string
+	voter, master bool
+	expect        int
+}
+
+// checkRaft checks that a shard node runs the control plane, advertised by
+// the name the others reach it at (host), and returns its settings.
+func checkRaft(t *testing.T, who, host string, c configs.Shardd) raftNode {
+	t.Helper()
+	if c.Raft == "" {
+		t.Errorf("%s: no --raft: every shard node runs the control plane", who)
+	} else if p := port(t, c.Raft); c.RaftAdvertiseAddr() != host+":"+strconv.Itoa(p) {
+		t.Errorf("%s: raft-advertise %q, want %s:%d (its stable name)", who, c.RaftAdvertiseAddr(), host, p)
+	}
+	return raftNode{name: who, shard: c.Shard, voter: c.RaftVoter, master: c.ReplicaOf == "", expect: c.RaftBootstrapExpect}
+}
+
+// checkVoters checks the voters' placement: three durable voters, every
+// node expecting that many at bootstrap, none of them a master (killing a
+// master costs no voter) and at most one per shard, so losing all nodes of
+// any one shard leaves a majority.
+func checkVoters(t *testing.T, nodes []raftNode) {
+	t.Helper()
+	perShard := map[string]int{}
+	var voters []string
+	for _, n := range nodes {
+		if n.voter {
+			voters = append(voters, n.name)
+			perShard[n.shard]++
+			if n.master {
+				t.Errorf("%s: a master is a voter; want the replicas (killing a master then costs no voter)", n.name)
+			}
+		}
+	}
+	if len(voters) != 3 {
+		t.Fatalf("voters %v, want 3", voters)
+	}
+	for _, n := range nodes {
+		if n.expect != len(voters) {
+			t.Errorf("%s: raft-bootstrap-expect %d, want %d (the voters)", n.name, n.expect, len(voters))
+		}
+	}
+	for sh, k := range perShard {
+		if len(voters)-k < len(voters)/2+1 {
+			t.Errorf("shard %s holds %d of the %d voters: losing it loses the raft majority", sh, k, len(voters))
 		}
 	}
 }
@@ -506,6 +565,7 @@ func TestK8sManifests(t *testing.T) {
 		t.Fatalf("%d StatefulSets and %d Deployments, want 3 shards and 1 frontend Deployment", len(objs["StatefulSet"]), len(objs["Deployment"]))
 	}
 
+	var raftNodes []raftNode
 	headless := map[string]obj{}
 	for name, s := range objs["Service"] {
 		if str(s, "spec", "clusterIP") == "None" {
@@ -567,9 +627,17 @@ func TestK8sManifests(t *testing.T) {
 					continue
 				}
 				checkPod(t, objs, headless, w.name, pod, i, c, l)
+				if l.sub == "shardd" {
+					svc := str(w.o, "spec", "serviceName")
+					raftNodes = append(raftNodes, checkRaft(t, "pod "+pod, pod+"."+svc, l.shardd))
+					if ports := containerPorts(c); ports["raft"] != strconv.Itoa(port(t, l.shardd.Raft))+"/TCP" {
+						t.Errorf("pod %s: raft %q is not the container port raft (%s)", pod, l.shardd.Raft, ports["raft"])
+					}
+				}
 			}
 		})
 	}
+	checkVoters(t, raftNodes)
 	if u := slices.Compact(slices.Sorted(slices.Values(images))); len(u) != 1 {
 		t.Errorf("images %q: want one image everywhere", images)
 	}

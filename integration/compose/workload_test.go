@@ -375,7 +375,7 @@ func dialProbe(addr string) (*probe, error) {
 // do sends a command and reads one reply: string, int64, nil, []any or
 // an error reply as redisErr.
 func (p *probe) do(args ...string) (any, error) {
-	p.c.SetDeadline(time.Now().Add(2 * time.Second))
+	p.c.SetDeadline(time.Now().Add(5 * time.Second)) // a frontend may hold a request up to failover-buffer (2 s)
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
 	for _, a := range args {
