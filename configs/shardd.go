@@ -50,6 +50,7 @@ type Shardd struct {
 	RaftBootstrapExpect int           `mapstructure:"raft-bootstrap-expect"`
 	FailoverAfter       time.Duration `mapstructure:"failover-after"`
 	RaftReapAfter       time.Duration `mapstructure:"raft-reap-after"`
+	RaftBootstrapGrace  time.Duration `mapstructure:"raft-bootstrap-grace"`
 }
 
 // DefaultShardd returns the defaults (Redis's where Redis has one).
@@ -72,6 +73,7 @@ func DefaultShardd() Shardd {
 		RaftBootstrapExpect:    1,
 		FailoverAfter:          500 * time.Millisecond,
 		RaftReapAfter:          30 * time.Second,
+		RaftBootstrapGrace:     time.Second,
 	}
 }
 
@@ -107,6 +109,7 @@ func ShardFlags(fs *pflag.FlagSet, d Shardd) {
 	fs.Int("raft-bootstrap-expect", d.RaftBootstrapExpect, "a new cluster elects its first leader once this many voters are in gossip")
 	fs.Duration("failover-after", d.FailoverAfter, "the leader waits this long for a failed master to come back before failing over")
 	fs.Duration("raft-reap-after", d.RaftReapAfter, "the leader removes raft servers that stayed failed or left this long")
+	fs.Duration("raft-bootstrap-grace", d.RaftBootstrapGrace, "a fresh voter that sees raft-bootstrap-expect voters waits this long for a leader to contact it before bootstrapping")
 }
 
 // ParseSize parses a Redis-style memory size: "100", "512mb", "1gb", "64k".
@@ -187,6 +190,9 @@ func (c Shardd) validateRaft() error {
 	}
 	if c.FailoverAfter <= 0 {
 		errs = append(errs, fmt.Errorf("failover-after: must be positive, got %v", c.FailoverAfter))
+	}
+	if c.RaftBootstrapGrace <= 0 {
+		errs = append(errs, fmt.Errorf("raft-bootstrap-grace: must be positive, got %v", c.RaftBootstrapGrace))
 	}
 	if c.RaftReapAfter <= 0 {
 		errs = append(errs, fmt.Errorf("raft-reap-after: must be positive, got %v", c.RaftReapAfter))

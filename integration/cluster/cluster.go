@@ -552,6 +552,9 @@ func (c *Cluster) startShard(n *shardNode) error {
 		sc.RaftVoter = n.Voter
 		sc.RaftBootstrapExpect = c.voters
 		sc.FailoverAfter = c.cfg.FailoverAfter
+		// Every voter starts here at once: none joins a running cluster,
+		// so the grace that protects such a joiner can be short.
+		sc.RaftBootstrapGrace = 100 * time.Millisecond
 	}
 	fail := func(err error) error {
 		ln.Close()

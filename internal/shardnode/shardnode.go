@@ -64,6 +64,7 @@ func New(sc configs.Shardd, cfg shardd.Config, raftLn net.Listener) (*Node, erro
 	cc.BootstrapExpect = sc.RaftBootstrapExpect
 	cc.FailoverAfter = sc.FailoverAfter
 	cc.ReapAfter = sc.RaftReapAfter
+	cc.BootstrapGrace = sc.RaftBootstrapGrace
 	cc.Password = sc.RequirePass
 	if cfg.Logger != nil {
 		cc.Logger = cfg.Logger.With("component", "control")
