@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"context"
 	"fmt"
 	"hash/crc32"
 	"log/slog"
@@ -90,10 +91,12 @@ type ReplicaConfig struct {
 // Replica follows a master: it connects, syncs, applies the stream and
 // acknowledges, reconnecting with backoff until Stop.
 type Replica struct {
-	cfg  ReplicaConfig
-	log  *slog.Logger
-	stop chan struct{}
-	done chan struct{}
+	cfg      ReplicaConfig
+	log      *slog.Logger
+	stop     chan struct{}
+	done     chan struct{}
+	stopCtx  context.Context // canceled by Stop: ends a dial in progress
+	stopDial context.CancelFunc
 
 	connMu  sync.Mutex
 	conn    net.Conn
@@ -172,6 +175,7 @@ func StartReplica(cfg ReplicaConfig) *Replica {
 		l = slog.New(slog.DiscardHandler)
 	}
 	r := &Replica{cfg: cfg, log: l.With("master", cfg.MasterAddr), stop: make(chan struct{}), done: make(chan struct{})}
+	r.stopCtx, r.stopDial = context.WithCancel(context.Background())
 	go r.run()
 	return r
 }
@@ -183,6 +187,7 @@ func (r *Replica) Stop() {
 	if !r.stopped {
 		r.stopped = true
 		close(r.stop)
+		r.stopDial()
 		if r.conn != nil {
 			r.conn.Close()
 		}
@@ -273,9 +278,19 @@ func (w *linkWriter) write(b []byte) error {
 	return err
 }
 
+// dialTimeout bounds connecting to the master (repl-timeout bounds the
+// silence of an established link).
+const dialTimeout = 2 * time.Second
+
 func (r *Replica) session() error {
 	r.state.Store(StateConnecting)
-	nc, err := net.DialTimeout("tcp", r.cfg.MasterAddr, r.cfg.Timeout)
+	// A master that died with its address silent (a crashed machine or
+	// container, a partition) answers no SYN: the dial must not outlast
+	// dialTimeout, nor hold up Stop (a promotion stops the link first).
+	ctx, cancel := context.WithTimeout(r.stopCtx, min(r.cfg.Timeout, dialTimeout))
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", r.cfg.MasterAddr)
+	cancel()
 	if err != nil {
 		return err
 	}
