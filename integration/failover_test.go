@@ -15,54 +15,29 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shoal-kv/shoal/internal/testutil"
+	"github.com/shoal-kv/shoal/internal/waitload"
 )
 
-// waitWriter writes fresh keys through one frontend, each SET followed by
-// WAIT 1 100 on the same connection, and records what was acknowledged and
-// what WAIT confirmed on a replica. Owned by its goroutine until done.
+// waitWriter writes fresh keys through one frontend with a
+// waitload.Writer (SET + WAIT 1 100 on one connection, or plain SETs)
+// until stopped.
 type waitWriter struct {
+	*waitload.Writer
 	cl     *redis.Client
 	prefix string
-	noWait bool // plain SETs, no WAIT: for the "lost without WAIT" count
-	seq    int
-
-	acked   map[string]string // SET answered +OK
-	waited  map[string]bool   // ... and WAIT returned >= 1
-	failed  int               // SETs that ended in an error (outcome unknown)
-	lastErr error
-	done    chan struct{}
+	done   chan struct{}
 }
 
 func (w *waitWriter) run(stop <-chan struct{}) {
 	defer close(w.done)
 	ctx := context.Background()
-	for {
+	for seq := 1; ; seq++ {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		w.seq++
-		k, v := w.prefix+":"+strconv.Itoa(w.seq), "v"+strconv.Itoa(w.seq)
-		pipe := w.cl.Pipeline()
-		set := pipe.Set(ctx, k, v, 0)
-		var wait *redis.Cmd
-		if !w.noWait {
-			wait = pipe.Do(ctx, "WAIT", 1, 100)
-		}
-		pipe.Exec(ctx)
-		if set.Err() != nil {
-			w.failed++
-			w.lastErr = set.Err()
-			continue
-		}
-		w.acked[k] = v
-		if wait == nil {
-			continue
-		}
-		if n, err := wait.Int(); err == nil && n >= 1 {
-			w.waited[k] = true
-		}
+		w.Write(ctx, w.prefix+":"+strconv.Itoa(seq), "v"+strconv.Itoa(seq))
 	}
 }
 
@@ -82,8 +57,10 @@ func startWriteLoad(fes []*node, perFrontend int, plainToo bool) *writeLoad {
 	}
 	for i, fe := range fes {
 		for j := 0; j < n; j++ {
-			w := &waitWriter{cl: newClient(fe.addr, 1), prefix: fmt.Sprintf("w%d.%d", i, j), noWait: j == perFrontend,
-				acked: map[string]string{}, waited: map[string]bool{}, done: make(chan struct{})}
+			cl := newClient(fe.addr, 1)
+			w := &waitWriter{Writer: waitload.NewWriter(cl, 100*time.Millisecond), cl: cl,
+				prefix: fmt.Sprintf("w%d.%d", i, j), done: make(chan struct{})}
+			w.Plain = j == perFrontend
 			l.writers = append(l.writers, w)
 			go w.run(l.stop)
 		}
@@ -99,68 +76,45 @@ func (l *writeLoad) halt() {
 	}
 }
 
-// writeCounts is what verify found.
+// writeCounts is what verify found, for the writers that WAIT and for the
+// plain ones.
 type writeCounts struct {
-	acked        int // SETs answered +OK by writers that WAIT
-	waited       int // ... of which WAIT returned >= 1
-	lostWaited   int // WAITed and not read back: must be 0
-	lostUnwaited int // acknowledged, WAIT returned 0 or failed, not read back
-	plainAcked   int // SETs answered +OK by writers that never WAIT
-	plainLost    int // ... not read back
-	failed       int // SETs that ended in an error
+	waitload.Tally
+	plain waitload.Tally
 }
 
 func (c writeCounts) String() string {
-	return fmt.Sprintf("with WAIT: %d acknowledged, %d confirmed by WAIT >= 1, lost %d of the WAITed and %d of the rest; "+
-		"without WAIT: %d acknowledged, %d lost; %d SETs failed with an error",
-		c.acked, c.waited, c.lostWaited, c.lostUnwaited, c.plainAcked, c.plainLost, c.failed)
+	return fmt.Sprintf("with WAIT: %s; without WAIT: %d acknowledged, %d lost, %d failed with an error",
+		c.Tally, c.plain.Acked, c.plain.LostOther, c.plain.Failed)
 }
 
-// verify reads every acknowledged key back through addr and counts what
-// was acknowledged, confirmed by WAIT, and lost in each class.
+// verify reads every acknowledged key back through addr; a WAITed write
+// that is lost fails the test.
 func (l *writeLoad) verify(t testing.TB, addr string) (c writeCounts) {
 	t.Helper()
 	cl := newClient(addr, 8)
 	defer cl.Close()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var waiting, plain []*waitload.Writer
 	for _, w := range l.writers {
-		c.failed += w.failed
-		keys := make([]string, 0, len(w.acked))
-		for k := range w.acked {
-			keys = append(keys, k)
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 200)
-			vals, err := cl.MGet(ctx, keys[:n]...).Result()
-			if err != nil {
-				t.Fatalf("MGET for verification: %v", err)
-			}
-			for i, k := range keys[:n] {
-				ok := vals[i] == w.acked[k]
-				switch {
-				case w.noWait:
-					c.plainAcked++
-					if !ok {
-						c.plainLost++
-					}
-				case w.waited[k]:
-					c.acked++
-					c.waited++
-					if !ok {
-						c.lostWaited++
-						t.Errorf("waited write lost: %s = %q, read %v", k, w.acked[k], vals[i])
-					}
-				default:
-					c.acked++
-					if !ok {
-						c.lostUnwaited++
-					}
-				}
-			}
-			keys = keys[n:]
+		if w.Plain {
+			plain = append(plain, w.Writer)
+		} else {
+			waiting = append(waiting, w.Writer)
 		}
 	}
-	return
+	var err error
+	if c.Tally, err = waitload.Verify(ctx, cl, waiting...); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if c.plain, err = waitload.Verify(ctx, cl, plain...); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	for _, s := range c.Samples {
+		t.Errorf("waited write lost: %s", s)
+	}
+	return c
 }
 
 // keyOn returns a key that the frontend at fe routes to shard s.
@@ -337,7 +291,7 @@ func TestFailoverKillEachMaster(t *testing.T) {
 		len(directs), directs[len(directs)/2].Round(time.Millisecond), directs[len(directs)-1].Round(time.Millisecond),
 		viaFEs[len(viaFEs)/2].Round(time.Millisecond), viaFEs[len(viaFEs)-1].Round(time.Millisecond))
 	t.Logf("writes: %s", counts)
-	if counts.waited == 0 {
+	if counts.Waited == 0 {
 		t.Fatal("no write was confirmed by WAIT: the test proved nothing")
 	}
 	for _, s := range c.names {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shoal-kv/shoal/internal/testutil"
+	"github.com/shoal-kv/shoal/internal/waitload"
 	"github.com/shoal-kv/shoal/proto"
 )
 
@@ -184,10 +185,12 @@ func TestPartitionIsolatedMaster(t *testing.T) {
 	load.halt()
 	fc := load.verify(t, fe.addr)
 	t.Logf("through the frontend: %s", fc)
-	dl := &writeLoad{writers: []*waitWriter{{acked: direct.acked, waited: direct.waited, failed: direct.failed}}}
+	dw := waitload.NewWriter(nil, 0)
+	dw.Acked, dw.Waited, dw.Failed = direct.acked, direct.waited, direct.failed
+	dl := &writeLoad{writers: []*waitWriter{{Writer: dw}}}
 	dc := dl.verify(t, newMaster.addr)
 	t.Logf("direct to the isolated master (failed = refused or failed): %s", dc)
-	if fc.waited == 0 || dc.waited == 0 {
+	if fc.Waited == 0 || dc.Waited == 0 {
 		t.Fatal("no write was confirmed by WAIT: the test proved nothing")
 	}
 	// The old master dropped the suffix nobody replicated: it holds what

@@ -26,6 +26,9 @@ type Writer struct {
 	Waited map[string]bool
 	// Failed counts SETs that ended in an error (applied or not: unknown).
 	Failed int
+	// Plain makes Write send the SET alone, without WAIT: the control
+	// group for "lost without WAIT" counts. Set it before the first Write.
+	Plain bool
 
 	rdb  *redis.Client
 	wait time.Duration
@@ -47,13 +50,19 @@ func NewWriter(rdb *redis.Client, wait time.Duration) *Writer {
 func (w *Writer) Write(ctx context.Context, key, value string) (waited bool, err error) {
 	pipe := w.rdb.Pipeline()
 	set := pipe.Set(ctx, key, value, 0)
-	wait := pipe.Do(ctx, "WAIT", 1, w.wait.Milliseconds())
+	var wait *redis.Cmd
+	if !w.Plain {
+		wait = pipe.Do(ctx, "WAIT", 1, w.wait.Milliseconds())
+	}
 	pipe.Exec(ctx) // errors are read per command
 	if err := set.Err(); err != nil {
 		w.Failed++
 		return false, err
 	}
 	w.Acked[key] = value
+	if wait == nil {
+		return false, nil
+	}
 	if n, err := wait.Int(); err == nil && n >= 1 {
 		w.Waited[key] = true
 		return true, nil
