@@ -243,14 +243,16 @@ func startShardLoad(ctx context.Context, t *testing.T, fes []frontend, ring hash
 	ctx, cancel := context.WithCancel(ctx)
 	l := &shardLoad{cancel: cancel}
 	t.Cleanup(l.stop)
+	// One worker per shard and frontend: a worker whose shard is down
+	// waits in the frontend's failover buffer (2 s per write) and must not
+	// slow the writes to the other shards.
 	for _, fe := range fes {
-		for j := 0; j < 2; j++ {
+		for target := range shardNames {
 			w := newWorker(idBase+len(l.workers), fe, seed, nil)
 			wr := waitload.NewWriter(w.rdb, 100*time.Millisecond)
 			l.workers, l.writers = append(l.workers, w), append(l.writers, wr)
 			go w.run(ctx, func(ctx context.Context, w *worker) bool {
 				w.seq++
-				target := w.seq % len(shardNames)
 				k := keyOn(ring, shardNames[target], fmt.Sprintf("%s:w%d:%d", name, w.id, w.seq))
 				_, err := wr.Write(ctx, k, strconv.Itoa(w.seq))
 				switch {
