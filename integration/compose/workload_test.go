@@ -61,7 +61,7 @@ func errKind(err error) string {
 
 // cleanClose: the connection ended without a reply to the command just
 // sent, which the server never read: the frontend closed it while
-// draining (eof), nothing listens any more (refused), or Docker's
+// draining (eof), nothing listens any more (refused), or (most likely) Docker's
 // userland proxy in front of the published port closed with that command
 // still unread, which makes the kernel answer with a reset (reset: a
 // request-response client like this one sends a command only after the
