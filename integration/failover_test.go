@@ -280,8 +280,21 @@ func TestFailoverKillEachMaster(t *testing.T) {
 		t.Fatalf("leader still %s after it was killed", leader.name)
 	}
 	c.restart(old)
-	c.restart(leader)
+	restarted := time.Now()
+	c.restart(leader) // when it was a master too, its shard failed over as well
 	waitRejoined(t, old, nm)
+	// A restarted old master serves as the master of its old epoch until
+	// it sees the higher one (gossip, or the leader's FOLLOW order); no
+	// frontend routes to it meanwhile (a lower epoch than the map's).
+	testutil.WaitFor(t, 20*time.Second, func() (bool, string) {
+		for _, s := range c.names {
+			if ms := c.masters(s); len(ms) != 1 {
+				return false, fmt.Sprintf("shard %s has masters %v", s, names(ms))
+			}
+		}
+		return true, ""
+	})
+	t.Logf("one master per shard again %v after the restarts", time.Since(restarted).Round(time.Millisecond))
 
 	load.halt()
 	counts := load.verify(t, feB.addr)
