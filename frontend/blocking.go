@@ -1,9 +1,9 @@
 package frontend
 
 import (
-	"strconv"
 	"time"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 )
 
@@ -86,12 +86,12 @@ func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args []
 // shardd must read WAIT on a connection without writes of its own as
 // "the master's current offset" (the replication work's side of this).
 func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
-	if _, err := strconv.ParseInt(string(args[1]), 10, 64); err != nil || !canonicalInt(args[1]) {
+	if _, ok := respserver.ParseInt(args[1]); !ok {
 		c.localErr(spec, "ERR value is not an integer or out of range")
 		return
 	}
-	t, err := strconv.ParseInt(string(args[2]), 10, 64)
-	if err != nil || !canonicalInt(args[2]) {
+	t, ok := respserver.ParseInt(args[2])
+	if !ok {
 		c.localErr(spec, "ERR timeout is not an integer or out of range")
 		return
 	}
