@@ -30,7 +30,7 @@ type subState struct {
 
 func (s *subState) total() int { return s.n }
 
-// hub is the frontend's pub/sub state. Lock order: hub.mu → client.wmu.
+// hub is the frontend's pub/sub state. Lock order: hub.mu → client.outbox.
 type hub struct {
 	s *Server
 

@@ -45,7 +45,7 @@ type Server struct {
 	table map[string]*command
 
 	// mu serializes the keyspace, the log's append order, WATCH and
-	// blocked-client bookkeeping. Lock order: mu → pubsub.mu → conn.wmu.
+	// blocked-client bookkeeping. Lock order: mu → pubsub.mu → conn.outbox.
 	mu     sync.Mutex
 	store  *store.Store
 	wal    *wal.Log      // nil when diskless
