@@ -1,4 +1,4 @@
-package respserver_test
+package respserver
 
 import (
 	"bytes"
@@ -8,18 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/internal/testutil"
 )
 
 func TestOutboxDeliversInOrder(t *testing.T) {
 	client, srv := tcpPair(t)
-	var o respserver.Outbox
+	var o Outbox
 	var written atomic.Int64
 	done := make(chan struct{})
 	var closeOnce sync.Once
 	closed := make(chan struct{})
-	o.Start(respserver.OutboxConfig{W: srv, Done: done, Close: func() { closeOnce.Do(func() { close(closed) }) },
+	o.Start(OutboxConfig{W: srv, Done: done, Close: func() { closeOnce.Do(func() { close(closed) }) },
 		Log: testutil.Logger(t), Client: 1, Written: &written})
 	var want bytes.Buffer
 	var wg sync.WaitGroup
@@ -60,15 +59,15 @@ func TestOutboxDeliversInOrder(t *testing.T) {
 // output passes PubsubOutputLimit.
 func TestOutboxLimit(t *testing.T) {
 	_, srv := tcpPair(t) // the client never reads
-	var o respserver.Outbox
+	var o Outbox
 	done := make(chan struct{})
 	var closeOnce sync.Once
 	closed := make(chan struct{})
-	o.Start(respserver.OutboxConfig{W: srv, Done: done, Close: func() {
+	o.Start(OutboxConfig{W: srv, Done: done, Close: func() {
 		closeOnce.Do(func() { close(closed); close(done); srv.Close() })
 	}, Log: testutil.Logger(t), Client: 7})
 	chunk := make([]byte, 1<<20)
-	for i := 0; i < 2*respserver.PubsubOutputLimit/len(chunk); i++ {
+	for i := 0; i < 2*PubsubOutputLimit/len(chunk); i++ {
 		o.Enqueue(chunk)
 		select {
 		case <-closed:
@@ -77,17 +76,17 @@ func TestOutboxLimit(t *testing.T) {
 		default:
 		}
 	}
-	t.Fatalf("a subscriber that reads nothing was not closed after %d MB", 2*respserver.PubsubOutputLimit>>20)
+	t.Fatalf("a subscriber that reads nothing was not closed after %d MB", 2*PubsubOutputLimit>>20)
 }
 
 // TestOutboxWriteFailure: a failed write closes the client; FlushNow
 // writes synchronously.
 func TestOutboxWriteFailure(t *testing.T) {
 	client, srv := tcpPair(t)
-	var o respserver.Outbox
+	var o Outbox
 	closed := make(chan struct{})
 	var closeOnce sync.Once
-	o.Start(respserver.OutboxConfig{W: srv, Done: make(chan struct{}), Close: func() { closeOnce.Do(func() { close(closed) }) },
+	o.Start(OutboxConfig{W: srv, Done: make(chan struct{}), Close: func() { closeOnce.Do(func() { close(closed) }) },
 		Log: testutil.Logger(t), Client: 1})
 	o.FlushNow() // nothing queued: nothing written
 	srv.Close()

@@ -1,4 +1,4 @@
-package respserver_test
+package respserver
 
 import (
 	"errors"
@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/internal/testutil"
 )
 
 // tcpPair returns both ends of a loopback TCP connection; the server end
 // is wrapped in a PeekConn.
-func tcpPair(t *testing.T) (client net.Conn, server *respserver.PeekConn) {
+func tcpPair(t *testing.T) (client net.Conn, server *PeekConn) {
 	t.Helper()
 	ln := testutil.Listen(t)
 	accepted := make(chan net.Conn, 1)
@@ -36,7 +35,7 @@ func tcpPair(t *testing.T) (client net.Conn, server *respserver.PeekConn) {
 		t.Fatal("accept failed")
 	}
 	t.Cleanup(func() { client.Close(); nc.Close() })
-	return client, &respserver.PeekConn{Conn: nc}
+	return client, &PeekConn{Conn: nc}
 }
 
 func TestWatchCloseSeesPeerClose(t *testing.T) {
@@ -59,12 +58,18 @@ func TestWatchCloseKeepsInput(t *testing.T) {
 	if _, err := client.Write([]byte("PING\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	// The watcher took the first byte and ended; the reader gets all bytes.
+	// The watcher takes the first byte and ends; the reader, once the watch
+	// is stopped, gets every byte in order.
+	testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return len(srv.pending) == 1, "the watcher has not kept a byte"
+	})
+	stop()
 	got := make([]byte, 6)
 	if _, err := io.ReadFull(srv, got); err != nil || string(got) != "PING\r\n" {
 		t.Fatalf("read %q, %v", got, err)
 	}
-	stop()
 	if gone.Load() {
 		t.Error("gone called for a client that sent input")
 	}
