@@ -173,13 +173,7 @@ func (s *Server) infoText(sections [][]byte) string {
 			b.WriteString(l + "\r\n")
 		}
 	}
-	port := ""
-	if a := s.Addr(); a != nil {
-		_, port, _ = strings.Cut(a.String(), ":")
-		if i := strings.LastIndexByte(a.String(), ':'); i >= 0 {
-			port = a.String()[i+1:]
-		}
-	}
+	port := s.conns.Port()
 	up := time.Since(s.startTime)
 	section("Server",
 		"redis_version:"+respserver.RedisVersion,

@@ -51,11 +51,7 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		kv("arch_bits", strconv.IntSize)
 		kv("go_version", runtime.Version())
 		kv("process_id", os.Getpid())
-		if a := s.Addr(); a != nil {
-			_, port, _ := strings.Cut(a.String(), ":")
-			if i := strings.LastIndexByte(a.String(), ':'); i >= 0 {
-				port = a.String()[i+1:]
-			}
+		if port := s.conns.Port(); port != "" {
 			kv("tcp_port", port)
 		}
 		up := time.Since(s.startTime)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -196,6 +197,17 @@ func (r *Conns[C]) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.conns)
+}
+
+// Port returns the port of Addr (INFO's tcp_port), or "" without a
+// listener.
+func (r *Conns[C]) Port() string {
+	a := r.Addr()
+	if a == nil {
+		return ""
+	}
+	s := a.String()
+	return s[strings.LastIndexByte(s, ':')+1:]
 }
 
 // Addr returns the address of one of the listeners Serve runs on, or nil.

@@ -72,6 +72,9 @@ func TestCloseStopsServe(t *testing.T) {
 	if r.Addr() == nil || r.Addr().String() != ln.Addr().String() {
 		t.Errorf("Addr %v, want %v", r.Addr(), ln.Addr())
 	}
+	if _, port, _ := net.SplitHostPort(ln.Addr().String()); r.Port() != port {
+		t.Errorf("Port %q, want %q", r.Port(), port)
+	}
 	open := r.Close()
 	if len(open) != 1 || open[0] != c {
 		t.Errorf("Close returned %v, want the one connection", open)
@@ -82,8 +85,8 @@ func TestCloseStopsServe(t *testing.T) {
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Errorf("the listener still accepts after Close")
 	}
-	if r.Addr() != nil {
-		t.Errorf("Addr after Serve returned: %v", r.Addr())
+	if r.Addr() != nil || r.Port() != "" {
+		t.Errorf("Addr, Port after Serve returned: %v, %q", r.Addr(), r.Port())
 	}
 	ln2 := testutil.Listen(t)
 	if err := r.Serve(ln2, nil, nil); err != errClosed {
