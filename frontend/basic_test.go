@@ -38,4 +38,8 @@ func TestBasicRouting(t *testing.T) {
 	if got := do(c, "DBSIZE"); got != ":101\r\n" {
 		t.Fatalf("DBSIZE: %q", got)
 	}
+	_, port, _ := strings.Cut(addr, ":")
+	if info := do(c, "INFO", "server"); !strings.Contains(info, "\r\ntcp_port:"+port+"\r\n") {
+		t.Errorf("INFO server: want tcp_port:%s in\n%s", port, info)
+	}
 }

@@ -52,13 +52,13 @@ func (c *clientConn) serve() {
 		}
 		if len(c.entries) == 0 {
 			c.start = time.Now()
-			c.lastCmd.Store(c.start.UnixMilli())
+			c.LastCmd.Store(c.start.UnixMilli())
 		}
 		c.handle(args)
 		if c.quit {
 			c.endBatch(true)
 			if c.psMode {
-				c.flushOutboxNow()
+				c.outbox.FlushNow()
 			}
 			return
 		}
@@ -189,7 +189,7 @@ func (c *clientConn) completeBatch(onClient bool) {
 	switch {
 	case len(c.out) == 0:
 	case c.psMode:
-		c.enqueue(c.out)
+		c.outbox.Enqueue(c.out)
 	case onClient || c.raw == nil:
 		c.writeSync()
 	default:
@@ -320,7 +320,7 @@ func (c *clientConn) appendReply(dst []byte, e *entry) []byte {
 	case kindFirstOK:
 		return append(dst, parts[0].reply...)
 	case kindRandomKey:
-		return mergeRandomKey(dst, parts, int(c.id))
+		return mergeRandomKey(dst, parts, int(c.ID))
 	}
 	return proto.AppendError(dst, "ERR frontend: bad reply kind")
 }

@@ -1,9 +1,9 @@
 package frontend
 
 import (
-	"strconv"
 	"time"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 )
 
@@ -93,12 +93,12 @@ func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args []
 // it may be lost — so WAIT answers 0 (no replica is known to have it) and
 // is never held for the new master.
 func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
-	if _, err := strconv.ParseInt(string(args[1]), 10, 64); err != nil || !canonicalInt(args[1]) {
+	if _, ok := respserver.ParseInt(args[1]); !ok {
 		c.localErr(spec, "ERR value is not an integer or out of range")
 		return
 	}
-	t, err := strconv.ParseInt(string(args[2]), 10, 64)
-	if err != nil || !canonicalInt(args[2]) {
+	t, ok := respserver.ParseInt(args[2])
+	if !ok {
 		c.localErr(spec, "ERR timeout is not an integer or out of range")
 		return
 	}

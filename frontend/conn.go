@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 )
 
@@ -16,13 +17,13 @@ import (
 // the replies of the pipeline with one write. Fields are owned by that
 // goroutine except where noted.
 type clientConn struct {
-	s       *Server
-	nc      net.Conn
-	src     *peekConn
-	rd      *proto.Reader
-	id      int64
-	slot    int // which pipelined connection of each node this client uses
-	created time.Time
+	respserver.Session // ID, name, library, last command: CLIENT and HELLO
+
+	s    *Server
+	nc   net.Conn
+	src  *respserver.PeekConn
+	rd   *proto.Reader
+	slot int // which pipelined connection of each node this client uses
 
 	// batch state, reset by resetBatch; owned by whoever holds the batch (see batch.go)
 	entries  []entry
@@ -51,11 +52,7 @@ type clientConn struct {
 
 	// session state
 	authed          bool
-	name            string
-	libName, libVer string
 	quit            bool
-	lastCmd         atomic.Int64 // unix ms
-	lastCmdName     atomic.Pointer[string]
 	lastWrite       string // shard of the last write (WAIT goes there)
 	lastWriteNode   *node  // the master it was sent to; nil when it was held for a new master
 	lastWriteEpoch  uint64 // that master's epoch then
@@ -65,9 +62,7 @@ type clientConn struct {
 	draining        atomic.Bool
 	subs            subState // pub/sub; guarded by hub.mu where noted
 	psMode          bool     // output goes through the outbox (once subscribed)
-	wmu             sync.Mutex
-	outbox          []byte
-	psWake          chan struct{}
+	outbox          respserver.Outbox
 	closeOnce       sync.Once
 	done            chan struct{}
 	dedicatedMu     sync.Mutex // guards activeDedicated (aborted by close)
@@ -100,29 +95,27 @@ const (
 	kindRandomKey                  // fan-out RANDOMKEY: first non-nil
 )
 
-func newClientConn(s *Server, nc net.Conn) *clientConn {
+// newClientConn makes the state of a client connection Serve accepted
+// (under the connection registry's lock).
+func (s *Server) newClientConn(nc net.Conn) *clientConn {
 	c := &clientConn{
 		s:         s,
 		nc:        nc,
-		id:        s.nextID.Add(1),
-		created:   time.Now(),
 		batchDone: make(chan struct{}, 1),
 		retryWake: make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		authed:    s.cfg.RequirePass == "",
 	}
-	c.slot = int(c.id)
+	c.Init(s.nextID.Add(1), nc)
+	c.slot = int(c.ID)
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 		}
 	}
-	c.src = &peekConn{Conn: nc}
+	c.src = &respserver.PeekConn{Conn: nc}
 	c.rd = proto.NewReader(c.src, s.cfg.Limits)
 	c.rd.SetAuthRequired(!c.authed)
-	c.lastCmd.Store(time.Now().UnixMilli())
-	none := "NULL"
-	c.lastCmdName.Store(&none)
 	return c
 }
 
@@ -163,7 +156,7 @@ func (c *clientConn) cleanup() {
 		c.lingerClose()
 	}
 	c.close()
-	c.s.removeConn(c)
+	c.s.conns.Remove(c)
 }
 
 // drainLinger bounds how long a drained connection waits for the client
@@ -376,10 +369,6 @@ func clusterDownMsg(shard string) string {
 
 // ---- pub/sub output ----
 
-// pubsubOutputLimit closes a subscriber that does not read its messages
-// (Redis: client-output-buffer-limit pubsub 32mb hard).
-const pubsubOutputLimit = 32 << 20
-
 // enterPubsubMode switches the client's output to the outbox, written by a
 // flusher goroutine, so the hub can deliver messages concurrently.
 func (c *clientConn) enterPubsubMode() {
@@ -387,106 +376,13 @@ func (c *clientConn) enterPubsubMode() {
 		return
 	}
 	c.psMode = true
-	c.psWake = make(chan struct{}, 1)
-	go c.flusher()
-}
-
-// enqueue appends b to the outbox; safe from any goroutine.
-func (c *clientConn) enqueue(b []byte) {
-	c.wmu.Lock()
-	c.outbox = append(c.outbox, b...)
-	over := len(c.outbox) > pubsubOutputLimit
-	c.wmu.Unlock()
-	if over {
-		c.s.log.Warn("closing subscriber over its output limit", "client", c.id)
-		c.close()
-		return
-	}
-	select {
-	case c.psWake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *clientConn) flusher() {
-	var buf []byte
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.psWake:
-		}
-		c.wmu.Lock()
-		buf, c.outbox = c.outbox, buf[:0]
-		c.wmu.Unlock()
-		if len(buf) > 0 {
-			if _, err := c.nc.Write(buf); err != nil {
-				c.close()
-				return
-			}
-		}
-	}
-}
-
-// flushOutboxNow writes the outbox synchronously (QUIT in pub/sub mode).
-func (c *clientConn) flushOutboxNow() {
-	c.wmu.Lock()
-	buf := c.outbox
-	c.outbox = nil
-	c.wmu.Unlock()
-	if len(buf) > 0 {
-		c.nc.Write(buf)
-	}
-}
-
-// peekConn lets a blocked client's close watcher hand back a byte it read.
-type peekConn struct {
-	net.Conn
-	mu      sync.Mutex
-	pending []byte
-}
-
-func (p *peekConn) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	if len(p.pending) > 0 {
-		n := copy(b, p.pending)
-		p.pending = p.pending[n:]
-		p.mu.Unlock()
-		return n, nil
-	}
-	p.mu.Unlock()
-	return p.Conn.Read(b)
+	c.outbox.Start(respserver.OutboxConfig{W: c.nc, Done: c.done, Close: c.close, Log: c.s.log, Client: c.ID})
 }
 
 // watchClose detects that the client went away while its goroutine waits
 // on a shard (blocking commands): the peer's close aborts the wait. A byte
-// the client sends meanwhile is kept for the reader. stop ends the watch.
+// the client sends meanwhile is kept for the reader. stop ends the watch;
+// a draining connection's next read still fails.
 func (c *clientConn) watchClose() (stop func()) {
-	if c.rd.Buffered() > 0 {
-		return func() {}
-	}
-	var stopping atomic.Bool
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var b [1]byte
-		n, err := c.nc.Read(b[:])
-		if n > 0 {
-			c.src.mu.Lock()
-			c.src.pending = append(c.src.pending, b[0])
-			c.src.mu.Unlock()
-			return
-		}
-		if err != nil && !stopping.Load() {
-			c.close()
-		}
-	}()
-	return func() {
-		stopping.Store(true)
-		c.nc.SetReadDeadline(time.Now())
-		<-finished
-		if !c.draining.Load() {
-			c.nc.SetReadDeadline(time.Time{})
-		}
-	}
+	return c.src.WatchClose(c.rd.Buffered(), c.close, c.draining.Load)
 }

@@ -122,7 +122,7 @@ func (c *clientConn) handle(args [][]byte) {
 		c.localErr(nil, err.Error())
 		return
 	}
-	c.lastCmdName.Store(&spec.FullName)
+	c.LastCmdName.Store(&spec.FullName)
 	root := spec
 	if spec.Parent != nil {
 		root = spec.Parent
@@ -319,7 +319,7 @@ func (c *clientConn) pickReplica(sh *shardView) (replicaRef, bool) {
 		return replicaRef{}, false
 	}
 	checkLag := c.s.cfg.MaxReplicaLag > 0
-	start := int(c.id % int64(n))
+	start := int(c.ID % int64(n))
 	for i := 0; i < n; i++ {
 		r := sh.replicas[(start+i)%n]
 		if r.n.down() || (checkLag && !r.n.lagOK.Load()) {

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,50 +59,11 @@ func newMemClusterOf(t testing.TB, n int, start func(testing.TB, string) string)
 // extra flags, and kills it when the test ends. It returns the address.
 func startShardd(t testing.TB, shard string, extra ...string) string {
 	t.Helper()
-	bin := testutil.BuildBinary(t, "./cmd/shoal")
-	port := testutil.FreePort(t, "127.0.0.1")
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t, "127.0.0.1")))
 	args := append([]string{"shardd", "--listen", addr, "--shard", shard, "--data-dir", t.TempDir(), "--log-level", "warn"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stderr = &prefixWriter{t: t, prefix: "shardd " + shard + ": "}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start shardd: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	waitListening(t, addr)
+	testutil.StartShoal(t, "shardd "+shard, args...)
+	testutil.WaitListening(t, addr)
 	return addr
-}
-
-// waitListening waits until addr accepts connections.
-func waitListening(t testing.TB, addr string) {
-	t.Helper()
-	testutil.WaitFor(t, 20*time.Second, func() (bool, string) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false, err.Error()
-		}
-		c.Close()
-		return true, ""
-	})
-}
-
-// prefixWriter sends a child process's output to t.Log.
-type prefixWriter struct {
-	t      testing.TB
-	prefix string
-	mu     sync.Mutex
-}
-
-func (w *prefixWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		w.t.Log(w.prefix + line)
-	}
-	return len(p), nil
 }
 
 // frontend starts a Server following this network as a new member.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 )
 
@@ -14,9 +15,9 @@ type metrics struct {
 	commands         *prometheus.CounterVec   // by command
 	latency          *prometheus.HistogramVec // by command: read to reply written
 	errors           *prometheus.CounterVec   // error replies by code
-	connections      prometheus.Gauge
-	connectionsTot   prometheus.Counter
-	rejected         prometheus.Counter
+	connections      prometheus.GaugeFunc     // from the connection registry
+	connectionsTot   prometheus.CounterFunc   // likewise
+	rejected         prometheus.CounterFunc   // likewise
 	upstreamLatency  *prometheus.HistogramVec // by node address
 	upstreamErrors   *prometheus.CounterVec   // by kind: dial, conn, timeout
 	upstreamWrites   prometheus.Counter       // write syscalls to shard nodes
@@ -49,7 +50,7 @@ type cmdMetrics struct {
 // latencyBuckets span 25 µs to 2.5 s.
 var latencyBuckets = []float64{.000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, conns *respserver.Conns[*clientConn]) (*metrics, error) {
 	m := &metrics{
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "shoal", Subsystem: "frontend", Name: "commands_total",
@@ -64,18 +65,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "shoal", Subsystem: "frontend", Name: "error_replies_total",
 			Help: "Error replies sent to clients, by error code (ERR, WRONGTYPE, CLUSTERDOWN, CROSSSLOT, ...).",
 		}, []string{"code"}),
-		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+		connections: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "shoal", Subsystem: "frontend", Name: "connections",
 			Help: "Client connections open now.",
-		}),
-		connectionsTot: prometheus.NewCounter(prometheus.CounterOpts{
+		}, func() float64 { return float64(conns.Len()) }),
+		connectionsTot: prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "shoal", Subsystem: "frontend", Name: "connections_total",
 			Help: "Client connections accepted.",
-		}),
-		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+		}, func() float64 { return float64(conns.Received()) }),
+		rejected: prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "shoal", Subsystem: "frontend", Name: "rejected_connections_total",
 			Help: "Client connections refused (maxclients, shutting down).",
-		}),
+		}, func() float64 { return float64(conns.Rejected()) }),
 		upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "shoal", Subsystem: "frontend", Name: "upstream_duration_seconds",
 			Help:    "Time from queueing a request for a shard node to reading its reply, by node address.",

@@ -2,11 +2,10 @@ package frontend
 
 import (
 	"net"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 )
 
@@ -31,13 +30,13 @@ type subState struct {
 
 func (s *subState) total() int { return s.n }
 
-// hub is the frontend's pub/sub state. Lock order: hub.mu → client.wmu.
+// hub is the frontend's pub/sub state. Lock order: hub.mu → client.outbox.
 type hub struct {
 	s *Server
 
 	mu       sync.Mutex
-	channels map[string]map[*clientConn]struct{} // local subscribers
-	patterns map[string]map[*clientConn]struct{}
+	channels respserver.Subscribers[*clientConn] // local subscribers
+	patterns respserver.Subscribers[*clientConn]
 	want     map[string]int     // "c"+channel / "p"+pattern → clients subscribed or subscribing
 	links    map[string]*psLink // by shard name
 	view     *view
@@ -47,8 +46,8 @@ type hub struct {
 func newHub(s *Server) *hub {
 	return &hub{
 		s:        s,
-		channels: make(map[string]map[*clientConn]struct{}),
-		patterns: make(map[string]map[*clientConn]struct{}),
+		channels: make(respserver.Subscribers[*clientConn]),
+		patterns: make(respserver.Subscribers[*clientConn]),
 		want:     make(map[string]int),
 		links:    make(map[string]*psLink),
 	}
@@ -331,13 +330,13 @@ func (l *psLink) read(nc net.Conn) {
 		case "message":
 			h.mu.Lock()
 			for c := range h.channels[string(v.Array[1].Str)] {
-				c.enqueue(frame)
+				c.outbox.Enqueue(frame)
 			}
 			h.mu.Unlock()
 		case "pmessage":
 			h.mu.Lock()
 			for c := range h.patterns[string(v.Array[1].Str)] {
-				c.enqueue(frame)
+				c.outbox.Enqueue(frame)
 			}
 			h.mu.Unlock()
 		case "subscribe", "psubscribe":
@@ -433,30 +432,14 @@ func (c *clientConn) subscribe(spec *proto.CommandSpec, names [][]byte, pattern 
 	for _, n := range own {
 		if _, dup := mine[n]; !dup {
 			mine[n] = struct{}{}
-			set := reg[n]
-			if set == nil {
-				set = map[*clientConn]struct{}{}
-				reg[n] = set
-			}
-			set[c] = struct{}{}
+			reg.Add(n, c)
 		}
 		c.subs.n = len(c.subs.channels) + len(c.subs.patterns)
-		out = subReply(out, kind, []byte(n), c.subs.n)
+		out = respserver.AppendSubReply(out, kind, []byte(n), c.subs.n)
 	}
-	c.enqueue(out)
+	c.outbox.Enqueue(out)
 	h.mu.Unlock()
 	c.addLocal(spec, len(c.local))
-}
-
-func subReply(out []byte, kind string, name []byte, count int) []byte {
-	out = proto.AppendArray(out, 3)
-	out = proto.AppendBulkString(out, kind)
-	if name == nil {
-		out = proto.AppendNullBulk(out)
-	} else {
-		out = proto.AppendBulk(out, name)
-	}
-	return proto.AppendInt(out, int64(count))
 }
 
 // unsubscribe removes channels or patterns (all of them when names is
@@ -472,19 +455,12 @@ func (c *clientConn) unsubscribe(spec *proto.CommandSpec, names [][]byte, patter
 	lo := len(c.local)
 	if len(names) == 0 {
 		if len(mine) == 0 {
-			c.local = subReply(c.local, kind, nil, c.subs.n)
+			c.local = respserver.AppendSubReply(c.local, kind, nil, c.subs.n)
 			h.mu.Unlock()
 			c.addLocal(spec, lo)
 			return
 		}
-		all := make([]string, 0, len(mine))
-		for n := range mine {
-			all = append(all, n)
-		}
-		sort.Strings(all)
-		for _, n := range all {
-			names = append(names, []byte(n))
-		}
+		names = respserver.UnsubscribeAll(mine)
 	}
 	changed := false
 	for _, nb := range names {
@@ -495,7 +471,7 @@ func (c *clientConn) unsubscribe(spec *proto.CommandSpec, names [][]byte, patter
 			changed = true
 		}
 		c.subs.n = len(c.subs.channels) + len(c.subs.patterns)
-		c.local = subReply(c.local, kind, nb, c.subs.n)
+		c.local = respserver.AppendSubReply(c.local, kind, nb, c.subs.n)
 	}
 	if changed {
 		h.reconcile()
@@ -505,13 +481,8 @@ func (c *clientConn) unsubscribe(spec *proto.CommandSpec, names [][]byte, patter
 }
 
 // drop (under mu) removes c from reg[name] and releases the interest.
-func (h *hub) drop(reg map[string]map[*clientConn]struct{}, prefix, name string, c *clientConn) {
-	if set := reg[name]; set != nil {
-		delete(set, c)
-		if len(set) == 0 {
-			delete(reg, name)
-		}
-	}
+func (h *hub) drop(reg respserver.Subscribers[*clientConn], prefix, name string, c *clientConn) {
+	reg.Remove(name, c)
 	if h.want[prefix+name]--; h.want[prefix+name] <= 0 {
 		delete(h.want, prefix+name)
 	}
@@ -569,66 +540,6 @@ func cmdPunsubscribe(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 func cmdPubsub(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 	h := c.s.hub
 	lo := len(c.local)
-	sub := strings.ToLower(string(args[1]))
-	switch {
-	case sub == "channels" && len(args) <= 3:
-		h.mu.Lock()
-		var names []string
-		for ch := range h.channels {
-			if len(args) == 2 || proto.GlobMatch(args[2], []byte(ch), false) {
-				names = append(names, ch)
-			}
-		}
-		h.mu.Unlock()
-		c.local = proto.AppendArray(c.local, len(names))
-		for _, n := range names {
-			c.local = proto.AppendBulkString(c.local, n)
-		}
-	case sub == "numsub":
-		h.mu.Lock()
-		c.local = proto.AppendArray(c.local, 2*(len(args)-2))
-		for _, ch := range args[2:] {
-			c.local = proto.AppendBulk(c.local, ch)
-			c.local = proto.AppendInt(c.local, int64(len(h.channels[string(ch)])))
-		}
-		h.mu.Unlock()
-	case sub == "numpat" && len(args) == 2:
-		h.mu.Lock()
-		n := len(h.patterns)
-		h.mu.Unlock()
-		c.local = proto.AppendInt(c.local, int64(n))
-	case (sub == "shardchannels" && len(args) <= 3):
-		c.local = proto.AppendArray(c.local, 0)
-	case sub == "shardnumsub":
-		c.local = proto.AppendArray(c.local, 2*(len(args)-2))
-		for _, ch := range args[2:] {
-			c.local = proto.AppendBulk(c.local, ch)
-			c.local = proto.AppendInt(c.local, 0)
-		}
-	case sub == "help" && len(args) == 2:
-		help := []string{
-			"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CHANNELS [<pattern>]",
-			"    Return the currently active channels matching a <pattern> (default: '*').",
-			"NUMPAT",
-			"    Return number of subscriptions to patterns.",
-			"NUMSUB [<channel> ...]",
-			"    Return the number of subscribers for the specified channels, excluding",
-			"    pattern subscriptions(default: no channels).",
-			"SHARDCHANNELS [<pattern>]",
-			"    Return the currently active shard level channels matching a <pattern> (default: '*').",
-			"SHARDNUMSUB [<shardchannel> ...]",
-			"    Return the number of subscribers for the specified shard level channel(s)",
-			"HELP",
-			"    Prints this help.",
-		}
-		c.local = proto.AppendArray(c.local, len(help))
-		for _, s := range help {
-			c.local = proto.AppendStatus(c.local, s)
-		}
-	default:
-		c.localErr(spec, "ERR unknown subcommand or wrong number of arguments for '"+string(args[1])+"'. Try PUBSUB HELP.")
-		return
-	}
+	c.local = respserver.AppendPubsub(c.local, args, h.channels, h.patterns, &h.mu)
 	c.addLocal(spec, lo)
 }

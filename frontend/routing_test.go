@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,16 +16,6 @@ import (
 	"github.com/shoal-kv/shoal/internal/testutil"
 	"github.com/shoal-kv/shoal/proto"
 )
-
-// testSeed returns SHOAL_SEED or def, logged.
-func testSeed(t testing.TB, def uint64) uint64 {
-	seed := def
-	if s := os.Getenv("SHOAL_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (set SHOAL_SEED to repeat)", seed)
-	return seed
-}
 
 // sendPipeline writes all commands at once and reads every reply.
 func sendPipeline(t testing.TB, addr string, cmds [][]string) [][]byte {
@@ -58,7 +47,7 @@ func sendPipeline(t testing.TB, addr string, cmds [][]string) [][]byte {
 // spread over every shard, to redis-server and through a frontend: the
 // replies come back in order and equal.
 func TestPipelineOrderAcrossShards(t *testing.T) {
-	rng := rand.New(rand.NewPCG(testSeed(t, 7), 7))
+	rng := rand.New(rand.NewPCG(testutil.Seed(t, 7), 7))
 	raddr := testutil.StartRedis(t)
 	mc := newMemCluster(t, 3)
 	_, faddr := mc.frontend()

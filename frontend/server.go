@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shoal-kv/shoal/gossip"
+	"github.com/shoal-kv/shoal/internal/respserver"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -39,11 +40,7 @@ type Server struct {
 	draining  atomic.Bool
 	readyAt   atomic.Int64 // unix ns when first ready
 
-	connsMu    sync.Mutex
-	conns      map[*clientConn]struct{}
-	listeners  map[net.Listener]struct{}
-	inShutdown atomic.Bool
-	connWG     sync.WaitGroup
+	conns respserver.Conns[*clientConn] // listeners, clients, maxclients
 
 	nextID    atomic.Int64
 	startTime time.Time
@@ -58,10 +55,8 @@ type Server struct {
 }
 
 type serverStats struct {
-	connectionsReceived atomic.Int64
-	rejectedConnections atomic.Int64
-	commandsProcessed   atomic.Int64
-	blockedClients      atomic.Int64
+	commandsProcessed atomic.Int64
+	blockedClients    atomic.Int64
 }
 
 // New validates cfg, starts following the membership (joining gossip when
@@ -78,8 +73,6 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		log:        log,
-		conns:      make(map[*clientConn]struct{}),
-		listeners:  make(map[net.Listener]struct{}),
 		startTime:  time.Now(),
 		quit:       make(chan struct{}),
 		routerDone: make(chan struct{}),
@@ -90,7 +83,9 @@ func New(cfg Config) (*Server, error) {
 		r := prometheus.NewRegistry()
 		reg, s.gather = r, r
 	}
-	m, err := newMetrics(reg)
+	s.conns.Name, s.conns.ErrClosed = "frontend", ErrServerClosed
+	s.conns.SetMaxClients(int64(cfg.MaxClients))
+	m, err := newMetrics(reg, &s.conns)
 	if err != nil {
 		return nil, fmt.Errorf("frontend: metrics: %w", err)
 	}
@@ -187,15 +182,8 @@ func (s *Server) updateReady() {
 // and is not shutting down.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// Addr returns the address of the first listener, or nil.
-func (s *Server) Addr() net.Addr {
-	s.connsMu.Lock()
-	defer s.connsMu.Unlock()
-	for ln := range s.listeners {
-		return ln.Addr()
-	}
-	return nil
-}
+// Addr returns the address of a listener Serve runs on, or nil.
+func (s *Server) Addr() net.Addr { return s.conns.Addr() }
 
 // Gossip returns the Server's own gossip agent, or nil when Config.Membership
 // was given.
@@ -204,78 +192,7 @@ func (s *Server) Gossip() *gossip.Agent { return s.agent }
 // Serve accepts client connections on ln until Shutdown or Close; it
 // always returns a non-nil error (ErrServerClosed after Shutdown).
 func (s *Server) Serve(ln net.Listener) error {
-	s.connsMu.Lock()
-	if s.inShutdown.Load() {
-		s.connsMu.Unlock()
-		ln.Close()
-		return ErrServerClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.connsMu.Unlock()
-	defer func() {
-		s.connsMu.Lock()
-		delete(s.listeners, ln)
-		s.connsMu.Unlock()
-	}()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.inShutdown.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("frontend: accept: %w", err)
-		}
-		backoff = 0
-		s.stats.connectionsReceived.Add(1)
-		s.metrics.connectionsTot.Inc()
-		s.connsMu.Lock()
-		if s.inShutdown.Load() {
-			s.connsMu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		if len(s.conns) >= s.cfg.MaxClients {
-			s.connsMu.Unlock()
-			s.stats.rejectedConnections.Add(1)
-			s.metrics.rejected.Inc()
-			nc.Write([]byte("-ERR max number of clients reached\r\n"))
-			nc.Close()
-			continue
-		}
-		c := newClientConn(s, nc)
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.connsMu.Unlock()
-		s.metrics.connections.Inc()
-		go c.serve()
-	}
-}
-
-func (s *Server) removeConn(c *clientConn) {
-	s.connsMu.Lock()
-	if _, ok := s.conns[c]; ok {
-		delete(s.conns, c)
-		s.metrics.connections.Dec()
-		s.connWG.Done()
-	}
-	s.connsMu.Unlock()
-}
-
-func (s *Server) snapshotConns() []*clientConn {
-	s.connsMu.Lock()
-	defer s.connsMu.Unlock()
-	out := make([]*clientConn, 0, len(s.conns))
-	for c := range s.conns {
-		out = append(out, c)
-	}
-	return out
+	return s.conns.Serve(ln, s.newClientConn, (*clientConn).serve)
 }
 
 // Shutdown drains the frontend: readiness goes false, listeners close,
@@ -287,23 +204,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.draining.Store(true)
 		s.updateReady()
-		s.connsMu.Lock()
-		s.inShutdown.Store(true)
-		for ln := range s.listeners {
-			ln.Close()
-		}
-		s.connsMu.Unlock()
-		for _, c := range s.snapshotConns() {
+		for _, c := range s.conns.Close() {
 			c.drain()
 		}
 		done := make(chan struct{})
-		go func() { s.connWG.Wait(); close(done) }()
+		go func() { s.conns.Wait(); close(done) }()
 		var err error
 		select {
 		case <-done:
 		case <-ctx.Done():
 			err = ctx.Err()
-			for _, c := range s.snapshotConns() {
+			for _, c := range s.conns.Snapshot() {
 				c.close()
 			}
 			s.router.close() // fails requests still in flight

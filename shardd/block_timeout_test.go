@@ -17,7 +17,7 @@ func TestBlockTimeoutParsing(t *testing.T) {
 	raddr := testutil.StartRedis(t)
 	_, saddr := startServer(t)
 	p := newPair(t, raddr, saddr)
-	p.run(`
+	p.Run(`
 		BLPOP empty 1e-400
 		BRPOP empty 0x1p-10
 		BZPOPMIN emptyz 1e-400

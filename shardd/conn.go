@@ -5,28 +5,24 @@ import (
 	"errors"
 	"net"
 	"sync"
-	"sync/atomic"
-	"time"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 )
 
 // conn is one client connection. Its fields are owned by its serving
 // goroutine except where noted.
 type conn struct {
+	respserver.Session // ID, name, library, last command: CLIENT and HELLO
+
 	s    *Server
 	nc   net.Conn
-	src  *peekConn
+	src  *respserver.PeekConn
 	rd   *proto.Reader
-	id   int64
 	out  []byte // replies of the current batch
 	quit bool   // QUIT: flush and close after this command
 
-	name, libName, libVer string
-	authed                bool
-	created               time.Time
-	lastCmd               atomic.Int64 // unix ms of the last command, for CLIENT LIST idle
-	lastCmdName           atomic.Pointer[string]
+	authed bool
 
 	// durable is the highest log index this batch's replies acknowledge.
 	durable uint64
@@ -41,12 +37,10 @@ type conn struct {
 	watched    []string // guarded by s.mu
 	watchDirty bool     // guarded by s.mu
 
-	// pub/sub state: once subscribed, replies go through outbox (guarded
-	// by wmu) and a flusher goroutine, so publishers can append too.
+	// pub/sub state: once subscribed, replies go through the outbox and
+	// its flusher goroutine, so publishers can append too.
 	psMode   bool
-	wmu      sync.Mutex
-	outbox   []byte
-	wake     chan struct{}
+	outbox   respserver.Outbox
 	channels map[string]struct{} // guarded by s.pubsub.mu
 	patterns map[string]struct{} // guarded by s.pubsub.mu
 
@@ -54,24 +48,22 @@ type conn struct {
 	done      chan struct{} // closed when the connection is closed
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+// newConn makes the state of a client connection Serve accepted (under
+// the connection registry's lock).
+func (s *Server) newConn(nc net.Conn) *conn {
 	c := &conn{
-		s:       s,
-		nc:      nc,
-		id:      s.nextClientID.Add(1),
-		created: time.Now(),
-		done:    make(chan struct{}),
+		s:    s,
+		nc:   nc,
+		done: make(chan struct{}),
 	}
-	c.src = &peekConn{Conn: nc}
+	c.Init(s.nextClientID.Add(1), nc)
+	c.src = &respserver.PeekConn{Conn: nc}
 	// Replies go out exactly when every buffered request has run and the
 	// reader is about to wait for more: one write per pipeline, and no
 	// deadlock with a client that sent part of its next request.
 	c.rd = proto.NewReader(proto.FlushBeforeRead(c.src, c.flushForRead), s.limits())
 	c.authed = *s.requirePass.Load() == ""
 	c.rd.SetAuthRequired(!c.authed) // Redis limits what unauthenticated clients may send
-	c.lastCmd.Store(time.Now().UnixMilli())
-	empty := "NULL"
-	c.lastCmdName.Store(&empty)
 	return c
 }
 
@@ -129,7 +121,7 @@ func (c *conn) flush() bool {
 		c.durable = 0
 		c.lastWrite = max(c.lastWrite, idx)
 		if err := c.s.wal.WaitDurable(context.Background(), idx); err != nil {
-			c.s.log.Error("write not durable; closing client without acknowledging", "err", err, "client", c.id)
+			c.s.log.Error("write not durable; closing client without acknowledging", "err", err, "client", c.ID)
 			c.out = c.out[:0]
 			return false
 		}
@@ -138,7 +130,7 @@ func (c *conn) flush() bool {
 		return true
 	}
 	if c.psMode {
-		c.enqueue(c.out)
+		c.outbox.Enqueue(c.out)
 		c.out = c.out[:0]
 		return true
 	}
@@ -169,26 +161,7 @@ func (c *conn) cleanup() {
 	s.unwatchAll(c)
 	s.mu.Unlock()
 	c.close()
-	s.removeConn(c)
-}
-
-// peekConn lets a blocked client's close watcher hand back a byte it read.
-type peekConn struct {
-	net.Conn
-	mu      sync.Mutex
-	pending []byte
-}
-
-func (p *peekConn) Read(b []byte) (int, error) {
-	p.mu.Lock()
-	if len(p.pending) > 0 {
-		n := copy(b, p.pending)
-		p.pending = p.pending[n:]
-		p.mu.Unlock()
-		return n, nil
-	}
-	p.mu.Unlock()
-	return p.Conn.Read(b)
+	s.conns.Remove(c)
 }
 
 // watchClose detects that a blocked client went away while nobody reads
@@ -196,29 +169,5 @@ func (p *peekConn) Read(b []byte) (int, error) {
 // through c.done). A byte the client sends meanwhile is kept for the
 // reader. The returned stop ends the watch.
 func (c *conn) watchClose() (stop func()) {
-	if c.rd.Buffered() > 0 {
-		return func() {}
-	}
-	var stopping atomic.Bool
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var b [1]byte
-		n, err := c.nc.Read(b[:])
-		if n > 0 {
-			c.src.mu.Lock()
-			c.src.pending = append(c.src.pending, b[0])
-			c.src.mu.Unlock()
-			return
-		}
-		if err != nil && !stopping.Load() {
-			c.close()
-		}
-	}()
-	return func() {
-		stopping.Store(true)
-		c.nc.SetReadDeadline(time.Now())
-		<-finished
-		c.nc.SetReadDeadline(time.Time{})
-	}
+	return c.src.WatchClose(c.rd.Buffered(), c.close, nil)
 }

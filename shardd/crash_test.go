@@ -83,11 +83,7 @@ type ackLog struct {
 }
 
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("SHOAL_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (set SHOAL_SEED to repeat)", seed)
+	seed := testutil.Seed(t, uint64(time.Now().UnixNano()))
 	rng := rand.New(rand.NewPCG(seed, 1))
 	bin := testutil.BuildBinary(t, "./cmd/shoal")
 	dataDir := t.TempDir()

@@ -112,14 +112,14 @@ var notQueued = map[string]bool{"exec": true, "discard": true, "multi": true, "w
 func (c *conn) handle(args [][]byte) {
 	s := c.s
 	s.stats.commandsProcessed.Add(1)
-	c.lastCmd.Store(time.Now().UnixMilli())
+	c.LastCmd.Store(time.Now().UnixMilli())
 	cmd := s.lookup(args[0])
 	if cmd == nil {
 		c.rejectInMulti()
 		c.err(proto.ErrUnknownCommand(args))
 		return
 	}
-	c.lastCmdName.Store(&cmd.name)
+	c.LastCmdName.Store(&cmd.name)
 	spec := cmd.spec
 	if spec.IsContainer() && len(args) > 1 {
 		if spec = spec.Sub(args[1]); spec == nil {

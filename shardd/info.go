@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shoal-kv/shoal/shardd/store"
-
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
+	"github.com/shoal-kv/shoal/shardd/store"
 )
 
 // infoSections are INFO's sections in Redis's order; "default" and "all"
@@ -42,7 +42,7 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 	switch sec {
 	case "server":
 		b.WriteString("# Server\r\n")
-		kv("redis_version", redisVersion)
+		kv("redis_version", respserver.RedisVersion)
 		kv("shoal_version", s.cfg.Version)
 		kv("redis_mode", "standalone")
 		kv("shoal_role", "shardd")
@@ -51,11 +51,7 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		kv("arch_bits", strconv.IntSize)
 		kv("go_version", runtime.Version())
 		kv("process_id", os.Getpid())
-		if a := s.Addr(); a != nil {
-			_, port, _ := strings.Cut(a.String(), ":")
-			if i := strings.LastIndexByte(a.String(), ':'); i >= 0 {
-				port = a.String()[i+1:]
-			}
+		if port := s.conns.Port(); port != "" {
 			kv("tcp_port", port)
 		}
 		up := time.Since(s.startTime)
@@ -65,7 +61,7 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		kv("hz", int(time.Second/s.cfg.ActiveExpireInterval))
 		kv("executable", os.Args[0])
 	case "clients":
-		conns := s.snapshotConns()
+		conns := s.conns.Snapshot()
 		blocked, pubsubClients := 0, 0
 		for _, o := range conns {
 			if o.psMode {
@@ -79,7 +75,7 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		c.unlock()
 		b.WriteString("# Clients\r\n")
 		kv("connected_clients", len(conns))
-		kv("maxclients", s.maxClients.Load())
+		kv("maxclients", s.conns.MaxClients())
 		kv("blocked_clients", blocked)
 		kv("pubsub_clients", pubsubClients)
 	case "memory":
@@ -119,10 +115,10 @@ func (s *Server) writeInfoSection(c *conn, b *strings.Builder, sec string) {
 		st := s.store.Stats()
 		c.unlock()
 		b.WriteString("# Stats\r\n")
-		kv("total_connections_received", s.stats.connectionsReceived.Load())
+		kv("total_connections_received", s.conns.Received())
 		kv("total_commands_processed", s.stats.commandsProcessed.Load())
 		kv("total_net_output_bytes", s.stats.netOutput.Load())
-		kv("rejected_connections", s.stats.rejectedConnections.Load())
+		kv("rejected_connections", s.conns.Rejected())
 		kv("expired_keys", st.ExpiredKeys)
 		kv("evicted_keys", s.evictedKeys())
 		kv("keyspace_hits", st.Hits)
@@ -186,13 +182,13 @@ type configParam struct {
 
 var configParams = map[string]configParam{
 	"maxclients": {
-		get: func(s *Server) string { return strconv.FormatInt(s.maxClients.Load(), 10) },
+		get: func(s *Server) string { return strconv.FormatInt(s.conns.MaxClients(), 10) },
 		set: func(s *Server, v string) error {
 			n, ok := store.ParseInt([]byte(v))
 			if !ok || n < 1 {
 				return fmt.Errorf("argument couldn't be parsed into an integer")
 			}
-			s.maxClients.Store(n)
+			s.conns.SetMaxClients(n)
 			return nil
 		},
 	},
@@ -316,8 +312,7 @@ func cmdConfig(c *conn, args [][]byte) {
 		c.ok()
 	case sub == "resetstat" && len(args) == 2:
 		s.stats.commandsProcessed.Store(0)
-		s.stats.connectionsReceived.Store(0)
-		s.stats.rejectedConnections.Store(0)
+		s.conns.ResetStats()
 		s.stats.netOutput.Store(0)
 		s.resetReplStats() // replication lag percentiles
 		c.ok()
@@ -329,11 +324,8 @@ func cmdConfig(c *conn, args [][]byte) {
 			"RESETSTAT", "    Reset statistics reported by the INFO command.",
 			"HELP", "    Print this help.",
 		}
-		c.array(len(help))
-		for _, h := range help {
-			c.status(h)
-		}
+		c.out = respserver.AppendHelp(c.out, help)
 	default:
-		c.err(fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for '%s'. Try CONFIG HELP.", args[1]))
+		c.err(respserver.ErrSubcommand("CONFIG", args[1]))
 	}
 }

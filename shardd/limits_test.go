@@ -3,6 +3,7 @@ package shardd
 import (
 	"bufio"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,12 @@ func TestMaxClients(t *testing.T) {
 		got := sendRaw(t, addr, "PING\r\nQUIT\r\n")
 		return got == "+PONG\r\n+OK\r\n", got
 	})
+	// INFO counts the refused clients and names the listener's port.
+	info := string(b.Do("INFO"))
+	_, port, _ := strings.Cut(addr, ":")
+	if !regexp.MustCompile(`\r\nrejected_connections:[1-9]\d*\r\n`).MatchString(info) || !strings.Contains(info, "\r\ntcp_port:"+port+"\r\n") {
+		t.Errorf("INFO after a refused client:\n%s", info)
+	}
 }
 
 func TestRequirePass(t *testing.T) {

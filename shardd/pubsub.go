@@ -1,28 +1,22 @@
 package shardd
 
 import (
-	"sort"
-	"strings"
 	"sync"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 )
-
-// pubsubOutputLimit is the hard limit on a subscriber's unsent messages
-// (Redis: client-output-buffer-limit pubsub 32mb): beyond it the client is
-// disconnected instead of growing without bound.
-const pubsubOutputLimit = 32 << 20
 
 // pubsub holds every subscription of the server.
 type pubsub struct {
 	mu       sync.Mutex
-	channels map[string]map[*conn]struct{}
-	patterns map[string]map[*conn]struct{}
+	channels respserver.Subscribers[*conn]
+	patterns respserver.Subscribers[*conn]
 }
 
 func (p *pubsub) init() {
-	p.channels = make(map[string]map[*conn]struct{})
-	p.patterns = make(map[string]map[*conn]struct{})
+	p.channels = make(respserver.Subscribers[*conn])
+	p.patterns = make(respserver.Subscribers[*conn])
 }
 
 // counts returns how many channels and patterns c is subscribed to.
@@ -44,58 +38,8 @@ func (c *conn) enterPubsubMode() {
 		return
 	}
 	c.psMode = true
-	c.wake = make(chan struct{}, 1)
-	go c.flusher()
-}
-
-// enqueue appends b to the outbox and wakes the flusher. Safe from any
-// goroutine.
-func (c *conn) enqueue(b []byte) {
-	c.wmu.Lock()
-	c.outbox = append(c.outbox, b...)
-	over := len(c.outbox) > pubsubOutputLimit
-	c.wmu.Unlock()
-	if over {
-		c.s.log.Warn("closing subscriber over its output limit", "client", c.id)
-		c.close()
-		return
-	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *conn) flusher() {
-	var buf []byte
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-c.wake:
-		}
-		c.wmu.Lock()
-		buf, c.outbox = c.outbox, buf[:0]
-		c.wmu.Unlock()
-		if len(buf) > 0 {
-			c.s.stats.netOutput.Add(int64(len(buf)))
-			if _, err := c.nc.Write(buf); err != nil {
-				c.close()
-				return
-			}
-		}
-	}
-}
-
-func subReply(out []byte, kind string, name []byte, count int) []byte {
-	out = proto.AppendArray(out, 3)
-	out = proto.AppendBulkString(out, kind)
-	if name == nil {
-		out = proto.AppendNullBulk(out)
-	} else {
-		out = proto.AppendBulk(out, name)
-	}
-	return proto.AppendInt(out, int64(count))
+	c.outbox.Start(respserver.OutboxConfig{W: c.nc, Done: c.done, Close: c.close,
+		Log: c.s.log, Client: c.ID, Written: &c.s.stats.netOutput})
 }
 
 func cmdSubscribe(c *conn, args [][]byte)  { c.subscribe(args[1:], false) }
@@ -122,14 +66,9 @@ func (c *conn) subscribe(names [][]byte, pattern bool) {
 		name := string(n)
 		if _, dup := (*mine)[name]; !dup {
 			(*mine)[name] = struct{}{}
-			subs := reg[name]
-			if subs == nil {
-				subs = make(map[*conn]struct{})
-				reg[name] = subs
-			}
-			subs[c] = struct{}{}
+			reg.Add(name, c)
 		}
-		c.out = subReply(c.out, kind, n, len(c.channels)+len(c.patterns))
+		c.out = respserver.AppendSubReply(c.out, kind, n, len(c.channels)+len(c.patterns))
 	}
 }
 
@@ -147,30 +86,18 @@ func (c *conn) unsubscribe(names [][]byte, pattern bool) {
 	}
 	if len(names) == 0 {
 		if len(mine) == 0 {
-			c.out = subReply(c.out, kind, nil, len(c.channels)+len(c.patterns))
+			c.out = respserver.AppendSubReply(c.out, kind, nil, len(c.channels)+len(c.patterns))
 			return
 		}
-		all := make([]string, 0, len(mine))
-		for n := range mine {
-			all = append(all, n)
-		}
-		sort.Strings(all)
-		for _, n := range all {
-			names = append(names, []byte(n))
-		}
+		names = respserver.UnsubscribeAll(mine)
 	}
 	for _, n := range names {
 		name := string(n)
 		if _, ok := mine[name]; ok {
 			delete(mine, name)
-			if subs := reg[name]; subs != nil {
-				delete(subs, c)
-				if len(subs) == 0 {
-					delete(reg, name)
-				}
-			}
+			reg.Remove(name, c)
 		}
-		c.out = subReply(c.out, kind, n, len(c.channels)+len(c.patterns))
+		c.out = respserver.AppendSubReply(c.out, kind, n, len(c.channels)+len(c.patterns))
 	}
 }
 
@@ -179,20 +106,10 @@ func (p *pubsub) unsubscribeAll(c *conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for n := range c.channels {
-		if subs := p.channels[n]; subs != nil {
-			delete(subs, c)
-			if len(subs) == 0 {
-				delete(p.channels, n)
-			}
-		}
+		p.channels.Remove(n, c)
 	}
 	for n := range c.patterns {
-		if subs := p.patterns[n]; subs != nil {
-			delete(subs, c)
-			if len(subs) == 0 {
-				delete(p.patterns, n)
-			}
-		}
+		p.patterns.Remove(n, c)
 	}
 	c.channels, c.patterns = nil, nil
 }
@@ -211,7 +128,7 @@ func (p *pubsub) publish(channel, msg []byte) int {
 			frame = proto.AppendBulk(frame, channel)
 			frame = proto.AppendBulk(frame, msg)
 		}
-		c.enqueue(frame)
+		c.outbox.Enqueue(frame)
 		n++
 	}
 	for pat, subs := range p.patterns {
@@ -224,7 +141,7 @@ func (p *pubsub) publish(channel, msg []byte) int {
 		pframe = proto.AppendBulk(pframe, channel)
 		pframe = proto.AppendBulk(pframe, msg)
 		for c := range subs {
-			c.enqueue(pframe)
+			c.outbox.Enqueue(pframe)
 			n++
 		}
 	}
@@ -237,56 +154,5 @@ func cmdPublish(c *conn, args [][]byte) {
 
 func cmdPubsub(c *conn, args [][]byte) {
 	p := &c.s.pubsub
-	sub := strings.ToLower(string(args[1]))
-	switch {
-	case sub == "channels" && len(args) <= 3:
-		p.mu.Lock()
-		var names []string
-		for ch := range p.channels {
-			if len(args) == 2 || proto.GlobMatch(args[2], []byte(ch), false) {
-				names = append(names, ch)
-			}
-		}
-		p.mu.Unlock()
-		c.array(len(names))
-		for _, n := range names {
-			c.bulkString(n)
-		}
-	case sub == "numsub":
-		p.mu.Lock()
-		c.array(2 * (len(args) - 2))
-		for _, ch := range args[2:] {
-			c.bulk(ch)
-			c.int(int64(len(p.channels[string(ch)])))
-		}
-		p.mu.Unlock()
-	case sub == "numpat" && len(args) == 2:
-		p.mu.Lock()
-		n := len(p.patterns)
-		p.mu.Unlock()
-		c.int(int64(n))
-	case sub == "help" && len(args) == 2:
-		help := []string{
-			"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"CHANNELS [<pattern>]",
-			"    Return the currently active channels matching a <pattern> (default: '*').",
-			"NUMPAT",
-			"    Return number of subscriptions to patterns.",
-			"NUMSUB [<channel> ...]",
-			"    Return the number of subscribers for the specified channels, excluding",
-			"    pattern subscriptions(default: no channels).",
-			"SHARDCHANNELS [<pattern>]",
-			"    Return the currently active shard level channels matching a <pattern> (default: '*').",
-			"SHARDNUMSUB [<shardchannel> ...]",
-			"    Return the number of subscribers for the specified shard level channel(s)",
-			"HELP",
-			"    Prints this help.",
-		}
-		c.array(len(help))
-		for _, h := range help {
-			c.status(h)
-		}
-	default:
-		c.err("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try PUBSUB HELP.")
-	}
+	c.out = respserver.AppendPubsub(c.out, args, p.channels, p.patterns, &p.mu)
 }

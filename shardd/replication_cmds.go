@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/proto"
 	"github.com/shoal-kv/shoal/shardd/repl"
 	"github.com/shoal-kv/shoal/shardd/store"
@@ -130,7 +131,7 @@ func cmdShoal(c *conn, args [][]byte) {
 		keep, err := s.repl.master.ServeSync(c.nc, c.rd, req)
 		if !keep {
 			if err != nil {
-				s.log.Debug("replica stream ended", "client", c.id, "err", err)
+				s.log.Debug("replica stream ended", "client", c.ID, "err", err)
 			}
 			c.quit = true
 		}
@@ -197,10 +198,7 @@ func cmdShoal(c *conn, args [][]byte) {
 		}
 		c.out = out
 	case "help":
-		c.array(len(shoalHelp))
-		for _, h := range shoalHelp {
-			c.status(h)
-		}
+		c.out = respserver.AppendHelp(c.out, shoalHelp)
 	default:
 		c.err(fmt.Sprintf("ERR unknown subcommand '%s'. Try SHOAL HELP.", args[1]))
 	}

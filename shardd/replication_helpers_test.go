@@ -7,7 +7,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -276,11 +275,7 @@ func waitConverged(t testing.TB, timeout time.Duration, master *redis.Client, re
 
 // seedRNG returns a logged random source (SHOAL_SEED repeats a run).
 func seedRNG(t testing.TB) (*rand.Rand, uint64) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("SHOAL_SEED"); s != "" {
-		seed, _ = strconv.ParseUint(s, 10, 64)
-	}
-	t.Logf("seed %d (set SHOAL_SEED to repeat)", seed)
+	seed := testutil.Seed(t, uint64(time.Now().UnixNano()))
 	return rand.New(rand.NewPCG(seed, 7)), seed
 }
 

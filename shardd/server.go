@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/shoal-kv/shoal/gossip"
+	"github.com/shoal-kv/shoal/internal/respserver"
 	"github.com/shoal-kv/shoal/shardd/store"
 	"github.com/shoal-kv/shoal/wal"
 )
@@ -44,7 +45,7 @@ type Server struct {
 	table map[string]*command
 
 	// mu serializes the keyspace, the log's append order, WATCH and
-	// blocked-client bookkeeping. Lock order: mu → pubsub.mu → conn.wmu.
+	// blocked-client bookkeeping. Lock order: mu → pubsub.mu → conn.outbox.
 	mu     sync.Mutex
 	store  *store.Store
 	wal    *wal.Log      // nil when diskless
@@ -70,12 +71,9 @@ type Server struct {
 	pubsub         pubsub
 	cfgMu          sync.RWMutex // guards the run-time settable fields of cfg
 	requirePass    atomic.Pointer[string]
-	maxClients     atomic.Int64
 	startTime      time.Time
 	nextClientID   atomic.Int64
-	connsMu        sync.Mutex
-	conns          map[*conn]struct{}
-	listeners      map[net.Listener]struct{}
+	conns          respserver.Conns[*conn] // listeners, clients, maxclients
 	inShutdown     atomic.Bool
 	quit           chan struct{}
 	bg             sync.WaitGroup
@@ -85,8 +83,6 @@ type Server struct {
 }
 
 type serverStats struct {
-	connectionsReceived atomic.Int64
-	rejectedConnections atomic.Int64
 	commandsProcessed   atomic.Int64
 	netInput, netOutput atomic.Int64
 }
@@ -108,15 +104,14 @@ func New(cfg Config) (*Server, error) {
 		epoch:     1,
 		watchers:  make(map[string]map[*conn]struct{}),
 		blocked:   make(map[string]map[*waiter]struct{}),
-		conns:     make(map[*conn]struct{}),
-		listeners: make(map[net.Listener]struct{}),
 		quit:      make(chan struct{}),
 		tagsDirty: make(chan struct{}, 1),
 		startTime: time.Now(),
 	}
 	pw := cfg.RequirePass
 	s.requirePass.Store(&pw)
-	s.maxClients.Store(int64(cfg.MaxClients))
+	s.conns.Name, s.conns.ErrClosed = "shardd", ErrServerClosed
+	s.conns.SetMaxClients(int64(cfg.MaxClients))
 	s.SetMapSource(cfg.MapSource)
 	s.pubsub.init()
 	s.store.Touched = s.keyTouched
@@ -148,67 +143,13 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Addr returns the address of the first listener, or nil.
-func (s *Server) Addr() net.Addr {
-	s.connsMu.Lock()
-	defer s.connsMu.Unlock()
-	for ln := range s.listeners {
-		return ln.Addr()
-	}
-	return nil
-}
+// Addr returns the address of a listener Serve runs on, or nil.
+func (s *Server) Addr() net.Addr { return s.conns.Addr() }
 
 // Serve accepts connections on ln until Shutdown; it always returns a
 // non-nil error (ErrServerClosed after Shutdown).
 func (s *Server) Serve(ln net.Listener) error {
-	s.connsMu.Lock()
-	if s.inShutdown.Load() {
-		s.connsMu.Unlock()
-		ln.Close()
-		return ErrServerClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.connsMu.Unlock()
-	defer func() {
-		s.connsMu.Lock()
-		delete(s.listeners, ln)
-		s.connsMu.Unlock()
-	}()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.inShutdown.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("shardd: accept: %w", err)
-		}
-		backoff = 0
-		s.stats.connectionsReceived.Add(1)
-		c := newConn(s, nc)
-		s.connsMu.Lock()
-		if s.inShutdown.Load() {
-			s.connsMu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		if int64(len(s.conns)) >= s.maxClients.Load() {
-			s.connsMu.Unlock()
-			s.stats.rejectedConnections.Add(1)
-			nc.Write([]byte("-ERR max number of clients reached\r\n"))
-			nc.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.connsMu.Unlock()
-		go c.serve()
-	}
+	return s.conns.Serve(ln, s.newConn, (*conn).serve)
 }
 
 // Shutdown stops accepting, closes every client connection, waits for
@@ -216,21 +157,13 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.inShutdown.Store(true)
+		conns := s.conns.Close() // no new clients from here on
 		if s.gossip != nil {
 			// Leave first, so the rest of the cluster stops routing here.
 			if err := s.gossip.Shutdown(ctx); err != nil {
 				s.log.Warn("leaving gossip", "err", err)
 			}
 		}
-		s.connsMu.Lock()
-		for ln := range s.listeners {
-			ln.Close()
-		}
-		conns := make([]*conn, 0, len(s.conns))
-		for c := range s.conns {
-			conns = append(conns, c)
-		}
-		s.connsMu.Unlock()
 		for _, c := range conns {
 			c.close()
 		}
@@ -257,12 +190,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close is Shutdown without a deadline.
 func (s *Server) Close() error { return s.Shutdown(context.Background()) }
-
-func (s *Server) removeConn(c *conn) {
-	s.connsMu.Lock()
-	delete(s.conns, c)
-	s.connsMu.Unlock()
-}
 
 // housekeeping runs the active expire cycle and automatic snapshots.
 func (s *Server) housekeeping() {
