@@ -281,8 +281,10 @@ func TestFailoverBufferUnwritten(t *testing.T) {
 		t.Fatal("the frontend did not connect to the shard")
 	}
 	defer up.Close()
-	// The big request is being written: its first bytes arrived.
-	up.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// The big request is being written: its first bytes arrived (the
+	// frontend reads all 32 MB from the client first: slow under -race on
+	// a loaded machine).
+	up.SetReadDeadline(time.Now().Add(60 * time.Second))
 	head := make([]byte, 1024)
 	if _, err := io.ReadFull(up, head); err != nil || !strings.HasPrefix(string(head), "*3\r\n$3\r\nSET\r\n") {
 		t.Fatalf("shard side: %q %v", head[:16], err)
