@@ -14,8 +14,9 @@ import (
 // The cluster map. Shards' masters are learned from gossip tags (the
 // highest epoch an alive master announces wins); where the control plane
 // runs (shard nodes with the `ra` gossip tag), the frontend also reads its
-// map, SHOAL MAP, from one of those nodes every MapInterval and soon after
-// every change of its view. The map is what the raft leader committed, so
+// map, SHOAL MAP, from one of those nodes every MapInterval, soon after
+// every change of its view, and every mapMinGap while requests wait in the
+// failover buffer. The map is what the raft leader committed, so
 // it can be ahead of gossip in two ways, and the router uses it there:
 //
 //   - a promoted replica is the map's master before its own tags say so:
@@ -42,11 +43,16 @@ func (s *Server) runMapReader() {
 	tick := time.NewTicker(s.cfg.MapInterval)
 	defer tick.Stop()
 	for {
-		select {
-		case <-s.quit:
-			return
-		case <-tick.C:
-		case <-s.mapKick:
+		// While requests wait in the failover buffer, read every
+		// mapMinGap: the map names a promoted master before its gossip
+		// tags reach this frontend.
+		if !s.fobuf.holding() {
+			select {
+			case <-s.quit:
+				return
+			case <-tick.C:
+			case <-s.mapKick:
+			}
 		}
 		m, from, err := s.readMap()
 		switch {

@@ -15,8 +15,9 @@ import (
 // test sees where a write went) and SHOAL MAP with whatever map is set.
 type mapShard struct {
 	*fakeShard
-	name string
-	mp   atomic.Pointer[string] // the SHOAL MAP reply
+	name  string
+	mp    atomic.Pointer[string] // the SHOAL MAP reply
+	reads atomic.Int64           // SHOAL MAP requests answered
 }
 
 func startMapShard(t *testing.T, name string) *mapShard {
@@ -26,6 +27,7 @@ func startMapShard(t *testing.T, name string) *mapShard {
 	m.fakeShard = startFakeShard(t, func(_ int32, args [][]byte) string {
 		switch strings.ToLower(string(args[0])) {
 		case "shoal":
+			defer m.reads.Add(1)
 			return *m.mp.Load()
 		case "set":
 			return "+" + m.name + "\r\n"
@@ -115,4 +117,48 @@ func TestParseMap(t *testing.T) {
 			t.Errorf("parseMap(%q) = %v, want an error", bad, m)
 		}
 	}
+}
+
+// TestHeldRequestsPollTheMap: while requests wait in the failover buffer,
+// the map is read every mapMinGap (not every MapInterval), so a promotion
+// the map shows before the new master's tags arrive ends the wait.
+func TestHeldRequestsPollTheMap(t *testing.T) {
+	old, repl := startMapShard(t, "old"), startMapShard(t, "repl")
+	net_ := newNet()
+	raftTags := func(tg gossip.Tags) gossip.Tags {
+		tg.Extra = map[string]string{gossip.KeyRaftAddr: "127.0.0.1:1"}
+		return tg
+	}
+	net_.Join("s0-old", raftTags(shardTags("s0", gossip.ReplMaster, old.addr(), 1)))
+	net_.Join("s0-repl", raftTags(shardTags("s0", gossip.ReplReplica, repl.addr(), 1)))
+	repl.setMap("s0-old", old.addr(), 1)
+	mc := &memCluster{t: t, net: net_, masters: map[string]string{"s0": old.addr()}, names: []string{"s0"}}
+	srv, faddr := mc.frontend(func(c *Config) { c.MapInterval = time.Minute; c.FailoverBuffer = 5 * time.Second })
+	c := testutil.DialRaw(t, faddr)
+	if got := do(c, "SET", "k", "v"); got != "+old\r\n" {
+		t.Fatalf("SET before the failure went to %q", got)
+	}
+	net_.Fail("s0-old")
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		return srv.router.view().shards["s0"].master == nil, "s0 still has a master"
+	})
+	if err := c.Send("SET", "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		return srv.fobuf.held("s0") == 1, "SET not held"
+	})
+	// Let the read the hold itself asked for happen first: only the
+	// polling can see the promotion below.
+	reads := repl.reads.Load()
+	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
+		return repl.reads.Load() >= reads+1, "no map read after the hold"
+	})
+	repl.setMap("s0-repl", repl.addr(), 2) // promoted; its tags still say replica
+	start := time.Now()
+	got, err := c.ReadTimeout(4 * time.Second)
+	if err != nil || string(got) != "+repl\r\n" {
+		t.Fatalf("held SET: %q %v, want it answered by the map's new master", got, err)
+	}
+	t.Logf("held SET answered %v after the map named the new master (MapInterval 1m)", time.Since(start).Round(time.Millisecond))
 }

@@ -99,6 +99,7 @@ func (b *failoverBuffer) hold(p *pending) {
 	}
 	b.mu.Unlock()
 	b.poke()
+	b.s.kickMap() // the map may already name the new master
 }
 
 // poke wakes run.
@@ -270,6 +271,16 @@ func (b *failoverBuffer) release(shard string, ps []*pending) {
 	b.poke()
 }
 
+// holding reports whether any request or command waits for a master.
+func (b *failoverBuffer) holding() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n > 0
+}
+
 // held returns how many requests are held for shard.
 func (b *failoverBuffer) held(shard string) int {
 	if b == nil {
@@ -300,6 +311,7 @@ func (b *failoverBuffer) beginWait(shard string) {
 	b.s.metrics.failoverHeld.Set(float64(b.n))
 	b.mu.Unlock()
 	b.s.metrics.failoverHeldTotal.Inc()
+	b.s.kickMap()
 }
 
 func (b *failoverBuffer) endWait(shard string, start time.Time, outcome string) {

@@ -137,14 +137,14 @@ func New(cfg Config) (*Server, error) {
 		s.bg.Add(1)
 		go s.lag.run()
 	}
-	if cfg.MapInterval > 0 {
-		s.bg.Add(1)
-		go s.runMapReader()
-	}
 	if cfg.FailoverBuffer > 0 {
 		s.fobuf = newFailoverBuffer(s)
 		s.bg.Add(1)
 		go s.fobuf.run()
+	}
+	if cfg.MapInterval > 0 { // after fobuf: the reader polls while it holds requests
+		s.bg.Add(1)
+		go s.runMapReader()
 	}
 	s.bg.Add(1)
 	go s.watchdog()
