@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shoal-kv/shoal/gossip"
+	"github.com/shoal-kv/shoal/gossip/gossiptest"
 	"github.com/shoal-kv/shoal/internal/testutil"
 	"github.com/shoal-kv/shoal/proto"
 )
@@ -44,19 +45,29 @@ func (m *mapShard) setMap(node, addr string, epoch int64) {
 	m.mp.Store(&r)
 }
 
+// raftTags marks a shard node as running the control plane (tag ra).
+func raftTags(tg gossip.Tags) gossip.Tags {
+	tg.Extra = map[string]string{gossip.KeyRaftAddr: "127.0.0.1:1"}
+	return tg
+}
+
+// startMapCluster is shard s0 with master "old" (epoch 1) and replica
+// "repl", both announcing the control plane, in an in-memory gossip
+// network.
+func startMapCluster(t *testing.T) (old, repl *mapShard, net_ *gossiptest.Network) {
+	old, repl = startMapShard(t, "old"), startMapShard(t, "repl")
+	net_ = newNet()
+	net_.Join("s0-old", raftTags(shardTags("s0", gossip.ReplMaster, old.addr(), 1)))
+	net_.Join("s0-repl", raftTags(shardTags("s0", gossip.ReplReplica, repl.addr(), 1)))
+	return old, repl, net_
+}
+
 // TestClusterMapCorrectsGossip: the router follows the control plane's map
 // where it is ahead of gossip — a promoted replica gets writes before its
 // tags say master; a master announcing an older epoch than the map's gets
 // none — and follows gossip where gossip is ahead.
 func TestClusterMapCorrectsGossip(t *testing.T) {
-	old, repl := startMapShard(t, "old"), startMapShard(t, "repl")
-	net_ := newNet()
-	raftTags := func(tg gossip.Tags) gossip.Tags {
-		tg.Extra = map[string]string{gossip.KeyRaftAddr: "127.0.0.1:1"}
-		return tg
-	}
-	net_.Join("s0-old", raftTags(shardTags("s0", gossip.ReplMaster, old.addr(), 1)))
-	net_.Join("s0-repl", raftTags(shardTags("s0", gossip.ReplReplica, repl.addr(), 1)))
+	old, repl, net_ := startMapCluster(t)
 	old.setMap("s0-old", old.addr(), 1)
 	repl.setMap("s0-old", old.addr(), 1)
 	mc := &memCluster{t: t, net: net_, masters: map[string]string{"s0": old.addr()}, names: []string{"s0"}}
@@ -123,14 +134,7 @@ func TestParseMap(t *testing.T) {
 // the map is read every mapMinGap (not every MapInterval), so a promotion
 // the map shows before the new master's tags arrive ends the wait.
 func TestHeldRequestsPollTheMap(t *testing.T) {
-	old, repl := startMapShard(t, "old"), startMapShard(t, "repl")
-	net_ := newNet()
-	raftTags := func(tg gossip.Tags) gossip.Tags {
-		tg.Extra = map[string]string{gossip.KeyRaftAddr: "127.0.0.1:1"}
-		return tg
-	}
-	net_.Join("s0-old", raftTags(shardTags("s0", gossip.ReplMaster, old.addr(), 1)))
-	net_.Join("s0-repl", raftTags(shardTags("s0", gossip.ReplReplica, repl.addr(), 1)))
+	old, repl, net_ := startMapCluster(t)
 	repl.setMap("s0-old", old.addr(), 1)
 	mc := &memCluster{t: t, net: net_, masters: map[string]string{"s0": old.addr()}, names: []string{"s0"}}
 	srv, faddr := mc.frontend(func(c *Config) { c.MapInterval = time.Minute; c.FailoverBuffer = 5 * time.Second })

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shoal-kv/shoal/gossip"
+	"github.com/shoal-kv/shoal/wal"
 )
 
 // MapSource gives the cluster map for SHOAL MAP: the control plane running
@@ -124,44 +125,12 @@ func (s *Server) persistRoleLocked(st roleState) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileSync(s.cfg.DataDir, roleFile, append(b, '\n')); err != nil {
+		if err := wal.WriteFileAtomic(s.cfg.DataDir, roleFile, append(b, '\n')); err != nil {
 			return fmt.Errorf("writing the role file: %w", err)
 		}
 	}
 	s.repl.persisted = st
 	return nil
-}
-
-// writeFileSync replaces dir/name with data atomically and durably.
-func writeFileSync(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, name+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // becomeMaster stops following and makes the node a master at epoch order

@@ -24,9 +24,11 @@ func syncDir(dir string) error {
 	return d.Close()
 }
 
-// writeFileAtomic replaces dir/name with data: temp file, fsync, rename,
-// directory fsync. A crash leaves either the old or the new content.
-func writeFileAtomic(dir, name string, data []byte) error {
+// WriteFileAtomic replaces dir/name with data: temp file, fsync, rename,
+// directory fsync. A crash leaves either the old or the new content. Other
+// packages keeping small durable files (shardd's role file, raft's stable
+// store) use it too.
+func WriteFileAtomic(dir, name string, data []byte) error {
 	path := filepath.Join(dir, name)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
@@ -104,7 +106,7 @@ func readMeta(dir string) (meta, error) {
 	return m, nil
 }
 
-func writeMeta(dir string, m meta) error { return writeFileAtomic(dir, metaName, m.encode()) }
+func writeMeta(dir string, m meta) error { return WriteFileAtomic(dir, metaName, m.encode()) }
 
 func genDirName(gen uint64) string { return fmt.Sprintf("log-%d", gen) }
 

@@ -334,41 +334,10 @@ func readStable(path string) (map[string][]byte, error) {
 	return kv, nil
 }
 
-// writeStable replaces path atomically and durably.
+// writeStable replaces path (in dir) atomically and durably.
 func writeStable(dir, path string, kv map[string][]byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
+	if err := wal.WriteFileAtomic(dir, filepath.Base(path), encodeStable(kv)); err != nil {
 		return fmt.Errorf("raftstore: %w", err)
 	}
-	_, err = f.Write(encodeStable(kv))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("raftstore: writing %s: %w", path, err)
-	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
