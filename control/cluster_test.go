@@ -462,6 +462,18 @@ func TestClusterOneActorPerTerm(t *testing.T) {
 	// Kill the leader.
 	c.kill(first)
 	second := c.waitLeader(10*time.Second, first.name)
+	// Give the second leader something to do (a new shard to adopt), so
+	// that it acts in its term before it is cut off: a leader with
+	// nothing to do takes no action to record.
+	startFakeShard(c.t, c.net, "c1", "c", gossip.ReplMaster, 1, 10)
+	testutil.WaitFor(t, 10*time.Second, func() (bool, string) {
+		for _, x := range c.log.all() {
+			if x.by == second.name {
+				return true, ""
+			}
+		}
+		return false, second.name + " has not acted yet"
+	})
 
 	// Cut the second leader off (raft and gossip), with b's master on its
 	// side: the majority fails b over; the old leader steps down.
