@@ -30,7 +30,9 @@ func TestWriterVerify(t *testing.T) {
 		return strings.Contains(info, "master_link_status:up"), info
 	})
 
-	w := NewWriter(rdb, 0)
+	// WAIT returns once the replica acknowledges; a generous timeout keeps
+	// a loaded machine from turning a slow acknowledgement into a failure.
+	w := NewWriter(rdb, 5*time.Second)
 	for i := 0; i < 20; i++ {
 		waited, err := w.Write(ctx, "k"+strconv.Itoa(i), "v"+strconv.Itoa(i))
 		if err != nil || !waited {
