@@ -12,7 +12,9 @@ import (
 // discoverJob makes the map follow what gossip shows the leader did not
 // decide itself:
 //   - a shard the map does not have yet is adopted with its alive master
-//     (rr=master) and that master's epoch;
+//     (rr=master) and that master's epoch — or, when none is alive, with
+//     the master gossip last saw (failed before any leader adopted it), so
+//     the failover job then replaces it;
 //   - an alive master announcing a higher epoch than the map's (promoted
 //     by hand, REPLICAOF NO ONE) becomes the shard's master in the map;
 //   - the map's master, alive at the map's epoch on a new RESP address
@@ -24,12 +26,16 @@ type discoverJob struct{}
 func (discoverJob) run(ctx context.Context, e *env) {
 	cmap := e.act.Map()
 	for _, shard := range e.shardNames() {
-		best, ok := topMaster(e.shardMembers(shard))
+		members := e.shardMembers(shard)
+		cur, known := cmap.Get(shard)
+		best, ok := topMaster(members, true)
+		if !ok && !known {
+			best, ok = topMaster(members, false)
+		}
 		if !ok {
 			continue
 		}
 		ent := Entry{Shard: shard, Master: best.Name, Addr: best.Tags.RESPAddr, Epoch: best.Tags.Epoch}
-		cur, known := cmap.Get(shard)
 		var c command
 		switch {
 		case !known:
@@ -49,12 +55,12 @@ func (discoverJob) run(ctx context.Context, e *env) {
 	}
 }
 
-// topMaster returns the alive node announcing rr=master with the highest
-// epoch (ties: lowest name).
-func topMaster(ms []gossip.Member) (gossip.Member, bool) {
+// topMaster returns the node announcing rr=master with the highest epoch
+// (ties: lowest name), among the alive ones only with aliveOnly.
+func topMaster(ms []gossip.Member, aliveOnly bool) (gossip.Member, bool) {
 	var masters []gossip.Member
 	for _, m := range ms {
-		if m.Alive() && m.Tags.ReplRole == gossip.ReplMaster {
+		if (m.Alive() || !aliveOnly) && m.Tags.ReplRole == gossip.ReplMaster {
 			masters = append(masters, m)
 		}
 	}

@@ -47,3 +47,25 @@ func TestDiscover(t *testing.T) {
 		t.Fatalf("address not updated: %+v", e)
 	}
 }
+
+// TestDiscoverAdoptsADeadMaster: a shard whose master failed before any
+// leader adopted it is adopted with that master (gossip keeps its last
+// tags), so the failover job replaces it; a known shard never moves back
+// to a dead master.
+func TestDiscoverAdoptsADeadMaster(t *testing.T) {
+	h := newJobHarness(t)
+	pass := func() { discoverJob{}.run(t.Context(), h.env()) }
+	h.shard("d1", "d", gossip.ReplMaster, 2, 10)
+	h.shard("d2", "d", gossip.ReplReplica, 2, 9)
+	h.net.Fail("d1")
+	pass()
+	wantActions(t, h.act.take(), "commit d1 2")
+	if e, ok := h.act.Map().Get("d"); !ok || e.Master != "d1" || e.Epoch != 2 {
+		t.Fatalf("adopted %+v", e)
+	}
+	// A dead node announcing a higher epoch does not move a known shard.
+	h.shard("d3", "d", gossip.ReplMaster, 7, 1)
+	h.net.Fail("d3")
+	pass()
+	wantActions(t, h.act.take())
+}
