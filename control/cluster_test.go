@@ -486,6 +486,7 @@ func TestClusterOneActorPerTerm(t *testing.T) {
 	others = append(others, "b2", "b3")
 	second.stream.setCut(true)
 	c.net.Partition([]string{second.name, "b1"}, others)
+	b1.update(func(f *fakeShard) { f.hang = true }) // the cut reaches RESP too: the leader's PING gets no answer
 	third := c.waitLeader(10*time.Second, second.name)
 	testutil.WaitFor(t, 5*time.Second, func() (bool, string) {
 		return !second.node.IsLeader(), "the cut-off leader still leads"
@@ -496,6 +497,7 @@ func TestClusterOneActorPerTerm(t *testing.T) {
 	})
 
 	// Heal: one leader, one map, b1 told to follow.
+	b1.update(func(f *fakeShard) { f.hang = false })
 	second.stream.setCut(false)
 	c.net.Heal()
 	leader := c.waitLeader(10 * time.Second)

@@ -18,8 +18,9 @@ import (
 // Wait: FailoverAfter from the first pass that saw the trigger; the wait
 // is cancelled when the master is alive in gossip and no replica shows
 // `ml=down` any more (a flapping link).
-// Confirm: gossip says failed/left, or a direct PING to the master fails
-// within ProbeTimeout. A master that answers keeps its place and the wait
+// Confirm: a direct PING to the master fails within ProbeTimeout, whatever
+// gossip says: a master the leader can reach keeps its place (a loaded
+// node that gossip falsely declared failed is not replaced) and the wait
 // starts over.
 // Pick: among the shard's alive nodes other than the master, those
 // answering ROLE; durable before diskless (`dl=1`), then the highest
@@ -62,14 +63,12 @@ func (j *failoverJob) run(ctx context.Context, e *env) {
 		if e.now.Sub(since) < e.cfg.FailoverAfter {
 			continue
 		}
-		if !masterDown {
-			if err := e.shards.ping(ctx, e.cfg.ProbeTimeout, e.masterAddr(ent)); err == nil {
-				log.Info("control: master answers PING, no failover", "link_down", linkDown)
-				j.suspect[ent.Shard] = e.now
-				continue
-			} else {
-				log.Info("control: master does not answer PING", "err", err)
-			}
+		if err := e.shards.ping(ctx, e.cfg.ProbeTimeout, e.masterAddr(ent)); err == nil {
+			log.Info("control: master answers PING, no failover", "master_status", master.Status, "link_down", linkDown)
+			j.suspect[ent.Shard] = e.now
+			continue
+		} else {
+			log.Info("control: master does not answer PING", "master_status", master.Status, "err", err)
 		}
 		if j.failover(ctx, e, ent) {
 			delete(j.suspect, ent.Shard)

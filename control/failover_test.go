@@ -103,6 +103,32 @@ func TestFailoverWaits(t *testing.T) {
 	}
 }
 
+// TestFailoverFalseGossipFailure: gossip declares the master failed (a
+// loaded node missing its probes) but the master answers the leader's
+// PING: it keeps its place; once it stops answering, it is replaced.
+func TestFailoverFalseGossipFailure(t *testing.T) {
+	h := newJobHarness(t)
+	h.cfg.ProbeTimeout = 100 * time.Millisecond
+	m := h.shard("m", "a", gossip.ReplMaster, 1, 5)
+	r := h.shard("r", "a", gossip.ReplReplica, 1, 5)
+	h.adopt(m)
+	h.net.Fail("m") // gossip only: m's RESP listener still answers
+	j := newFailoverJob()
+	pass := func(d time.Duration) {
+		h.advance(d)
+		j.run(t.Context(), h.env())
+	}
+	pass(0)
+	pass(600 * time.Millisecond)
+	wantActions(t, h.act.take())
+	if role, _ := r.state(); role != gossip.ReplReplica {
+		t.Fatal("r was promoted although its master answers PING")
+	}
+	m.update(func(f *fakeShard) { f.hang = true })
+	pass(600 * time.Millisecond)
+	wantActions(t, h.act.take(), "commit r 2", "promote r 2")
+}
+
 // TestFailoverFlappingLink: a replica's ml=down that clears within
 // FailoverAfter while the master stays alive cancels the failover; one
 // that stays, with a master answering PING, does not fail over either;

@@ -113,8 +113,7 @@ func runContract(t *testing.T, c cluster) {
 	}
 	c.start(t, "a", shard("a", gossip.ReplMaster, 1))
 	c.start(t, "b", shard("b", gossip.ReplMaster, 1))
-	await(t, events, gossip.EventJoined, "a", nil)
-	await(t, events, gossip.EventJoined, "b", nil)
+	awaitJoins(t, events, "a", "b") // in either order: b may reach fe first through gossip
 	checkView(t, fe, map[string]gossip.Status{"fe": gossip.StatusAlive, "a": gossip.StatusAlive, "b": gossip.StatusAlive})
 
 	promoted := shard("a", gossip.ReplReplica, 2)
@@ -153,6 +152,28 @@ func await(t *testing.T, events <-chan gossip.Event, typ gossip.EventType, name 
 			return ev.Member
 		case <-deadline:
 			t.Fatalf("no %s event for %s", typ, name)
+		}
+	}
+}
+
+// awaitJoins waits for a joined event of each name, in any order.
+func awaitJoins(t *testing.T, events <-chan gossip.Event, names ...string) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	deadline := time.After(5 * time.Second)
+	for len(want) > 0 {
+		select {
+		case ev := <-events:
+			if ev.Type == gossip.EventJoined && want[ev.Member.Name] {
+				delete(want, ev.Member.Name)
+			} else {
+				t.Logf("skip %v", ev)
+			}
+		case <-deadline:
+			t.Fatalf("no joined event for %v", want)
 		}
 	}
 }
