@@ -32,7 +32,7 @@ func (c *clientConn) blocking(spec *proto.CommandSpec, args [][]byte) {
 		}
 	}
 	c.runBlocking(spec, sh, args, true)
-	c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, sh.master, sh.epoch
+	c.noteWrite(sh, sh.master)
 }
 
 // runBlocking ends the batch, then sends args to sh's master on the
@@ -81,6 +81,20 @@ func (c *clientConn) runBlocking(spec *proto.CommandSpec, sh *shardView, args []
 	c.addLocal(spec, lo)
 }
 
+// writeRef is where a client's last write went: its shard, the master it
+// was sent to (nil when it was held for a new master) and that master's
+// epoch then.
+type writeRef struct {
+	shard string
+	node  *node
+	epoch uint64
+}
+
+// noteWrite records a write sent to n (sh's master, or nil when held).
+func (c *clientConn) noteWrite(sh *shardView, n *node) {
+	c.lastWrite = writeRef{shard: sh.name, node: n, epoch: sh.epoch}
+}
+
 // cmdWait forwards WAIT numreplicas timeout to the master of the shard the
 // client last wrote to (the first shard if none), on a dedicated
 // connection. Writes through a frontend travel on shared connections, so
@@ -111,7 +125,8 @@ func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 	}
 	c.barrier() // the writes before WAIT are answered (held ones sent)
 	v := c.s.router.view()
-	sh := v.shards[c.lastWrite]
+	lw := c.lastWrite
+	sh := v.shards[lw.shard]
 	if sh == nil && len(v.order) > 0 {
 		sh = v.order[0]
 	}
@@ -119,7 +134,7 @@ func cmdWait(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 		c.localErr(spec, "CLUSTERDOWN no shard is known")
 		return
 	}
-	if c.lastWrite != "" && (sh.master == nil || (c.lastWriteNode != nil && (sh.master != c.lastWriteNode || sh.epoch != c.lastWriteEpoch))) {
+	if lw.shard != "" && (sh.master == nil || (lw.node != nil && (sh.master != lw.node || sh.epoch != lw.epoch))) {
 		lo := len(c.local)
 		c.local = proto.AppendInt(c.local, 0)
 		c.addLocal(spec, lo)

@@ -53,9 +53,7 @@ type clientConn struct {
 	// session state
 	authed          bool
 	quit            bool
-	lastWrite       string // shard of the last write (WAIT goes there)
-	lastWriteNode   *node  // the master it was sent to; nil when it was held for a new master
-	lastWriteEpoch  uint64 // that master's epoch then
+	lastWrite       writeRef // the client's last write (WAIT goes there)
 	tx              txState
 	blockConns      map[*node]*dedicatedConn
 	blocked         atomic.Bool

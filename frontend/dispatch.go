@@ -278,7 +278,7 @@ func (c *clientConn) forwardShard(spec *proto.CommandSpec, args [][]byte, v *vie
 	c.send(p, sh, n)
 	c.entries = append(c.entries, entry{kind: kindSingle, spec: spec, p: p})
 	if spec.Flags&proto.FlagWrite != 0 {
-		c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, n, sh.epoch
+		c.noteWrite(sh, n)
 	}
 }
 
@@ -395,20 +395,29 @@ func (c *clientConn) forwardSplit(spec *proto.CommandSpec, info *handling, args 
 				p.req = proto.AppendBulk(p.req, args[pos+k])
 			}
 		}
-		n, flags, msg := c.target(s, readonly)
-		if msg != "" {
-			p.state = stateError
-			p.reply = proto.AppendError(p.reply, msg)
-		} else {
-			p.flags = flags
-			c.send(p, s, n)
-		}
+		n := c.sendPart(p, s, readonly)
 		c.parts = append(c.parts, p)
 		if spec.Flags&proto.FlagWrite != 0 {
-			c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = s.name, n, s.epoch
+			c.noteWrite(s, n)
 		}
 	}
 	c.entries = append(c.entries, entry{kind: info.kind, spec: spec, lo: lo, hi: len(c.parts), klo: klo, nkeys: len(kp)})
+}
+
+// sendPart routes one part of a split or fanned-out command to sh's node
+// under the read policy, or fails it with the routing error (its reply
+// then comes in order with the others). It returns the node (nil when the
+// part failed or waits for a master).
+func (c *clientConn) sendPart(p *pending, sh *shardView, readonly bool) *node {
+	n, flags, msg := c.target(sh, readonly)
+	if msg != "" {
+		p.state = stateError
+		p.reply = proto.AppendError(p.reply, msg)
+		return nil
+	}
+	p.flags = flags
+	c.send(p, sh, n)
+	return n
 }
 
 // fanOut sends the command to every shard and merges the replies.
@@ -431,14 +440,7 @@ func (c *clientConn) fanOut(spec *proto.CommandSpec, kind entryKind, args [][]by
 		} else {
 			p.req = append(p.req, first.req...)
 		}
-		n, flags, msg := c.target(sh, readonly)
-		if msg != "" {
-			p.state = stateError
-			p.reply = proto.AppendError(p.reply, msg)
-		} else {
-			p.flags = flags
-			c.send(p, sh, n)
-		}
+		c.sendPart(p, sh, readonly)
 		c.parts = append(c.parts, p)
 	}
 	if len(c.parts) == lo {

@@ -165,7 +165,7 @@ func cmdExec(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 			c.local = out
 		}
 		c.addLocal(spec, lo)
-		c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, sh.master, sh.epoch
+		c.noteWrite(sh, sh.master)
 		return
 	}
 	p := c.newPending()
@@ -177,7 +177,7 @@ func cmdExec(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
 	t.reset()
 	c.send(p, sh, sh.master)
 	c.entries = append(c.entries, entry{kind: kindSingle, spec: spec, p: p})
-	c.lastWrite, c.lastWriteNode, c.lastWriteEpoch = sh.name, sh.master, sh.epoch
+	c.noteWrite(sh, sh.master)
 }
 
 func cmdWatch(c *clientConn, spec *proto.CommandSpec, args [][]byte) {
